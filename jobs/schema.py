@@ -1,0 +1,182 @@
+"""Declarative job specs: fields, defaults, and one-line validation messages.
+
+A spec arrives as a dict of strings (CLI, dashboard form) or JSON values (a
+spec file). `JobKind.validate` returns the full spec with every default
+filled in, or raises `SpecError` naming the field, the value and what is
+allowed. The CLI and the dashboard use the same rules, so they give the same
+messages. No torch here: specs are checked before anything is queued.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+Default = Any | Callable[[dict], Any]  # a value, or a function of the spec so far
+
+
+class SpecError(ValueError):
+    """A spec value that is not allowed. `str()` is one line for the user."""
+
+    def __init__(self, kind: str, field: str, value: Any, allowed: str, problem: str = "is not allowed"):
+        self.kind, self.field, self.value, self.allowed = kind, field, value, allowed
+        super().__init__(f"{kind} spec, field '{field}': {value!r} {problem}; allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: type  # int, float, str, bool
+    default: Default
+    help: str
+    choices: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    is_list: bool = False  # a list of `type`, given as a list or "a,b,c"
+    min_items: int = 1
+    max_items: int | None = None
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            shown = ", ".join(self.choices)
+            what = f"one of {shown}"
+        elif self.type is bool:
+            what = "true or false"
+        elif self.type is str:
+            what = "text"
+        else:
+            noun = "a whole number" if self.type is int else "a number"
+            if self.min is not None and self.max is not None:
+                low = f"greater than {_fmt(self.min)}" if self.min_exclusive else f"from {_fmt(self.min)}"
+                what = f"{noun} {low} {'and at most' if self.min_exclusive else 'to'} {_fmt(self.max)}"
+            elif self.min is not None:
+                what = f"{noun} {'>' if self.min_exclusive else '>='} {_fmt(self.min)}"
+            else:
+                what = noun
+        if self.is_list:
+            count = f"{self.min_items} or more" if self.max_items is None else f"{self.min_items} to {self.max_items}"
+            return f"a comma-separated list of {count} values, each {what}"
+        return what
+
+    def default_for(self, spec: dict) -> Any:
+        return self.default(spec) if callable(self.default) else self.default
+
+    def coerce(self, kind: str, value: Any) -> Any:
+        if self.is_list:
+            items = value
+            if isinstance(value, str):
+                items = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(items, (list, tuple)):
+                raise SpecError(kind, self.name, value, self.allowed())
+            n = len(items)
+            if n < self.min_items or (self.max_items is not None and n > self.max_items):
+                raise SpecError(kind, self.name, value, self.allowed(), f"has {n} values")
+            return [self._one(kind, v, value) for v in items]
+        return self._one(kind, value, value)
+
+    def _one(self, kind: str, value: Any, whole: Any) -> Any:
+        def bad(problem: str = "is not allowed") -> SpecError:
+            return SpecError(kind, self.name, whole, self.allowed(), problem)
+
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in _BOOLS:
+                return _BOOLS[value.strip().lower()]
+            raise bad()
+        if self.type is str:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = _fmt(value)
+            if not isinstance(value, str):
+                raise bad()
+            value = value.strip()
+            if self.choices is not None and value not in self.choices:
+                raise bad("is not a known value")
+            return value
+        number = _number(value, self.type)
+        if number is None:
+            raise bad("is not a whole number" if self.type is int else "is not a number")
+        too_low = self.min is not None and (number <= self.min if self.min_exclusive else number < self.min)
+        if too_low or (self.max is not None and number > self.max):
+            raise bad("is out of range")
+        return number
+
+
+_BOOLS = {"true": True, "yes": True, "1": True, "on": True,
+          "false": False, "no": False, "0": False, "off": False}
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return str(x)
+
+
+def _number(value: Any, kind: type) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        try:
+            value = float(text) if kind is float or not text.lstrip("+-").isdigit() else int(text)
+        except ValueError:
+            return None
+    if kind is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return value if isinstance(value, int) else None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    summary: str
+    fields: tuple[Field, ...]
+    headline: str = "test_accuracy"  # result key shown as a job's main number
+    check: Callable[[dict], None] | None = None  # cross-field rules; raises SpecError
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def validate(self, raw: dict) -> dict:
+        """The full spec with defaults filled in; raises SpecError on the first problem."""
+        if not isinstance(raw, dict):
+            raise SpecError(self.name, "(spec)", raw, "a mapping of field names to values", "is not a mapping")
+        names = [f.name for f in self.fields]
+        for key in raw:
+            norm = key.replace("-", "_") if isinstance(key, str) else key
+            if norm not in names and key != "kind":
+                raise SpecError(self.name, str(key), raw[key], "fields " + ", ".join(names), "is an unknown field")
+        given = {k.replace("-", "_"): v for k, v in raw.items() if k != "kind" and v is not None}
+        spec: dict[str, Any] = {}
+        for f in self.fields:
+            spec[f.name] = f.coerce(self.name, given[f.name]) if f.name in given else f.default_for(spec)
+        if self.check:
+            self.check(spec)
+        return spec
+
+    def field_errors(self, raw: dict) -> dict[str, str]:
+        """Every field's problem at once, for a form that validates as you type."""
+        errors: dict[str, str] = {}
+        given = {k.replace("-", "_"): v for k, v in raw.items() if v not in (None, "")}
+        spec: dict[str, Any] = {}
+        for f in self.fields:
+            try:
+                spec[f.name] = f.coerce(self.name, given[f.name]) if f.name in given else f.default_for(spec)
+            except SpecError as exc:
+                errors[f.name] = str(exc)
+                spec[f.name] = f.default_for(spec)
+        if not errors and self.check:
+            try:
+                self.check(spec)
+            except SpecError as exc:
+                errors[exc.field] = str(exc)
+        return errors

@@ -1,0 +1,156 @@
+"""The training loop every classifier job shares: batches from in-memory
+tensors, per-iteration loss, per-epoch validation on the whole test set,
+checkpoints each epoch, resume, and cancellation.
+
+Hooks let a job change what it trains on without a copy of the loop:
+`epoch_inputs` transforms the whole epoch's images in one call (study 2's
+augmentations), `step_loss` replaces the batch loss (MixUp).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from jobs.context import Context
+from jobs.data import Split
+
+LOSS_FLUSH_EVERY = 50  # iterations between loss reports (one .tolist() sync per flush)
+
+StepLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
+EpochInputs = Callable[[int, torch.Tensor, torch.Generator], torch.Tensor]
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    predictions: torch.Tensor
+
+
+@dataclass
+class FitResult:
+    epochs_run: int
+    iterations: int
+    train_time_s: float
+    samples_seen: int
+    last: Evaluation
+    resumed_from_epoch: int = 0
+    epoch_train_loss: list[float] = field(default_factory=list)
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples_seen / self.train_time_s if self.train_time_s > 0 else 0.0
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> Evaluation:
+    was_training = model.training
+    model.eval()
+    total_loss = torch.zeros((), device=split.x.device)
+    predictions = []
+    for i in range(0, len(split), batch_size):
+        logits = model(split.x[i:i + batch_size])
+        total_loss += F.cross_entropy(logits, split.y[i:i + batch_size], reduction="sum")
+        predictions.append(logits.argmax(1))
+    model.train(was_training)
+    preds = torch.cat(predictions)
+    accuracy = (preds == split.y).float().mean().item()
+    return Evaluation(total_loss.item() / len(split), accuracy, preds)
+
+
+def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, classes: int = 10) -> list[list[int]]:
+    """Rows are true digits, columns predicted digits."""
+    counts = torch.bincount(labels * classes + predictions, minlength=classes * classes)
+    return counts.view(classes, classes).tolist()
+
+
+def cross_entropy_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, _g: torch.Generator) -> torch.Tensor:
+    return F.cross_entropy(model(x), y)
+
+
+def batch_starts(n: int, batch_size: int) -> list[int]:
+    """Start of each batch; a trailing batch of one is dropped (batch norm needs two)."""
+    return [i for i in range(0, n, batch_size) if min(batch_size, n - i) >= 2]
+
+
+def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: Split, ctx: Context,
+        *, epochs: int, batch_size: int, seed: int,
+        epoch_inputs: EpochInputs | None = None, step_loss: StepLoss = cross_entropy_step) -> FitResult:
+    device = train.x.device
+    n = len(train)
+    starts = batch_starts(n, batch_size)
+    # Shuffling and augmentation draw from their own generator (on CPU, so the
+    # order does not depend on the device); dropout uses the seeded global RNG.
+    gen = torch.Generator().manual_seed(seed)
+    start_epoch, iteration, train_time, epoch_losses = 0, 0, 0.0, []
+    last: Evaluation | None = None
+
+    state = ctx.load_checkpoint()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"])
+        start_epoch, iteration = state["epoch"], state["iteration"]
+        train_time, epoch_losses = state["train_time_s"], state["epoch_losses"]
+        ctx.log(f"resumed from the checkpoint after epoch {start_epoch}")
+
+    total_iterations = epochs * len(starts)
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        started = time.perf_counter()
+        order = torch.randperm(n, generator=gen).to(device)
+        inputs = train.x if epoch_inputs is None else epoch_inputs(epoch, train.x, gen)
+        pending_steps: list[int] = []
+        pending: list[torch.Tensor] = []
+        epoch_loss = torch.zeros((), device=device)
+        for start in starts:
+            ctx.check_cancelled()
+            idx = order[start:start + batch_size]
+            loss = step_loss(model, inputs[idx], train.y[idx], gen)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            iteration += 1
+            detached = loss.detach()
+            epoch_loss += detached * len(idx)
+            pending.append(detached)
+            pending_steps.append(iteration)
+            if len(pending) >= LOSS_FLUSH_EVERY:
+                ctx.metrics("train/loss", pending_steps, torch.stack(pending).tolist())
+                pending, pending_steps = [], []
+            ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs}")
+        if pending:
+            ctx.metrics("train/loss", pending_steps, torch.stack(pending).tolist())
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        train_time += time.perf_counter() - started
+
+        last = evaluate(model, test)
+        epoch_losses.append(epoch_loss.item() / sum(min(batch_size, n - s) for s in starts))
+        ctx.metric("train/loss_epoch", epoch + 1, epoch_losses[-1])
+        ctx.metric("val/loss", epoch + 1, last.loss)
+        ctx.metric("val/accuracy", epoch + 1, last.accuracy)
+        ctx.log(f"epoch {epoch + 1}/{epochs}: train loss {epoch_losses[-1]:.4f}, "
+                f"val loss {last.loss:.4f}, val accuracy {last.accuracy:.2%}")
+        ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs} done", force=True)
+        ctx.save_checkpoint({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+            "epoch": epoch + 1, "iteration": iteration, "train_time_s": train_time,
+            "epoch_losses": epoch_losses,
+        })
+
+    if last is None:  # resumed after the last epoch had already finished
+        last = evaluate(model, test)
+    samples_seen = epochs * sum(min(batch_size, n - s) for s in starts)  # train_time covers all epochs too
+    return FitResult(epochs - start_epoch, iteration, train_time, samples_seen, last, start_epoch, epoch_losses)

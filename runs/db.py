@@ -1,0 +1,84 @@
+"""The SQLite file under a data folder: opening, refusing what is not ours, migrating.
+
+WAL mode so readers (dashboards, `follow`) never block the engine's writes;
+every write is a short BEGIN IMMEDIATE transaction. A connection belongs to
+the process that opened it (see `runs.store.Store`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from runs.schema import MIGRATIONS
+
+APPLICATION_ID = 0x4D4E4C42  # "MNLB": marks the file as an mnistlab store
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says why and what to do."""
+
+
+def _refuse(path: Path, why: str) -> StoreError:
+    return StoreError(f"{path} {why}; mnistlab refuses to touch it. Move it away, "
+                      f"or choose another data folder with --home or MNISTLAB_HOME")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if absent) and migrate the store at `path`."""
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            if fh.read(16) != SQLITE_HEADER:
+                raise _refuse(path, "is not an mnistlab store (not a SQLite database)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _refuse(path, f"is corrupt or unreadable ({exc})") from None
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    with transaction(conn):
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+        if app_id != APPLICATION_ID and (app_id != 0 or has_tables):
+            raise _refuse(path, "is a SQLite database of another program, not an mnistlab store")
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{path} was written by a newer mnistlab (store schema v{version}; "
+                             f"this one knows up to v{len(MIGRATIONS)}): upgrade mnistlab")
+        for step in MIGRATIONS[version:]:
+            for statement in _statements(step):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction; run the statements one by one.
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,42 @@
+"""Where a data folder (the store, artifacts, the engine's lock and log) lives."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mnistlab"
+
+
+def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
+    """`--home`, else `MNISTLAB_HOME`, else the per-user default."""
+    chosen = explicit or os.environ.get("MNISTLAB_HOME") or default_home()
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class HomePaths:
+    root: Path
+
+    @property
+    def db(self) -> Path:
+        return self.root / "mnistlab.db"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def artifacts(self, job_id: int) -> Path:
+        return self.runs / str(job_id)
+
+    @property
+    def engine_lock(self) -> Path:
+        return self.root / "engine.lock"
+
+    @property
+    def engine_log(self) -> Path:
+        return self.root / "engine.log"

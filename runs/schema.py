@@ -1,0 +1,108 @@
+"""Store schema, as an ordered list of migrations (index i upgrades v<i> to v<i+1>).
+
+Never edit a released migration: append a new one.
+"""
+
+V1 = """
+CREATE TABLE jobs (
+    id               INTEGER PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    spec             TEXT NOT NULL,              -- JSON, every default filled in
+    status           TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cancelled')),
+    priority         INTEGER NOT NULL DEFAULT 0,
+    study            TEXT,                       -- group name, e.g. 'zoo'
+    label            TEXT,                       -- short description for tables
+    placement        TEXT NOT NULL DEFAULT '{}', -- {"gpu": 1, "exclude_gpus": [0]}
+    depends_on       TEXT NOT NULL DEFAULT '[]', -- job ids that must be done first
+    data_dir         TEXT,                       -- MNIST folder chosen at submit time
+    max_attempts     INTEGER NOT NULL DEFAULT 2,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       REAL NOT NULL,
+    started_at       REAL,
+    finished_at      REAL,
+    slot             TEXT,
+    device           TEXT,
+    worker_pid       INTEGER,
+    heartbeat_at     REAL,
+    progress         REAL NOT NULL DEFAULT 0,
+    progress_text    TEXT,
+    eta_s            REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    wait_reason      TEXT,
+    reason           TEXT,                       -- why it failed / was cancelled / requeued
+    result           TEXT,                       -- JSON
+    headline         REAL,                       -- the kind's main number, e.g. test accuracy
+    repro            TEXT NOT NULL DEFAULT '{}', -- JSON reproducibility record
+    seq              INTEGER NOT NULL DEFAULT 0  -- store-wide change counter at the last change
+);
+CREATE INDEX jobs_by_status ON jobs (status, priority DESC, id);
+CREATE INDEX jobs_by_seq ON jobs (seq);
+CREATE INDEX jobs_by_study ON jobs (study);
+
+CREATE TABLE attempts (
+    job_id     INTEGER NOT NULL REFERENCES jobs (id),
+    n          INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at   REAL,
+    slot       TEXT,
+    device     TEXT,
+    worker_pid INTEGER,
+    outcome    TEXT,      -- done / failed / cancelled / lost / interrupted
+    reason     TEXT,
+    PRIMARY KEY (job_id, n)
+);
+
+CREATE TABLE metrics (
+    id     INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    name   TEXT NOT NULL,
+    step   INTEGER NOT NULL,
+    value  REAL NOT NULL,
+    UNIQUE (job_id, name, step)
+);
+
+CREATE TABLE result_tables (
+    job_id  INTEGER NOT NULL REFERENCES jobs (id),
+    name    TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    seq     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_id, name)
+);
+
+CREATE TABLE artifacts (
+    job_id  INTEGER NOT NULL REFERENCES jobs (id),
+    name    TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    meta    TEXT NOT NULL DEFAULT '{}',
+    seq     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_id, name)
+);
+
+CREATE TABLE logs (
+    id      INTEGER PRIMARY KEY,
+    job_id  INTEGER NOT NULL REFERENCES jobs (id),
+    ts      REAL NOT NULL,
+    level   TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX logs_by_job ON logs (job_id, id);
+
+CREATE TABLE engine (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    pid          INTEGER,
+    started_at   REAL,
+    heartbeat_at REAL,
+    stopped_at   REAL,
+    slots        TEXT NOT NULL DEFAULT '[]',  -- JSON: [{"name", "device", "job_id", "worker_pid"}]
+    info         TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO counters VALUES ('seq', 0);
+"""
+
+MIGRATIONS: list[str] = [V1]

@@ -1,0 +1,238 @@
+"""The store as the CLI and the dashboard see it: submit, read, cancel, retry.
+
+One `Store` per process; its connection is opened lazily in the process
+that uses it and reopened if the object crosses into another process.
+The engine's writes live in `runs.engine_store`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from jobs.kinds import get_kind
+from runs.db import connect, transaction
+from runs.paths import HomePaths, resolve_home
+from runs.records import InputError, Job, JobRequest
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, allow_nan=False, default=str)
+
+
+class Store:
+    def __init__(self, home: str | os.PathLike | None = None):
+        self.paths = HomePaths(resolve_home(home))
+        self._conn: sqlite3.Connection | None = None
+        self._pid: int | None = None
+        self._lock = threading.RLock()
+
+    # -- connection ----------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = connect(self.paths.db)
+            self._pid = os.getpid()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
+
+    def write(self):
+        """A short BEGIN IMMEDIATE transaction; use as `with store.write() as c:`."""
+        return transaction(self.conn)
+
+    def bump(self, conn: sqlite3.Connection) -> int:
+        """Advance the store-wide change counter; rows changed in this transaction take its value."""
+        return conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value").fetchone()[0]
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    # -- reads -----------------------------------------------------------------
+    def seq(self) -> int:
+        return self.query("SELECT value FROM counters WHERE name = 'seq'")[0][0]
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: the cheapest 'anything new?' check."""
+        return self.query("PRAGMA data_version")[0][0]
+
+    def job(self, job_id: int) -> Job:
+        rows = self.query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            last = self.query("SELECT max(id) FROM jobs")[0][0]
+            known = f"ids run from 1 to {last}" if last else "the store has no jobs yet"
+            raise InputError(f"no job {job_id} in {self.paths.db} ({known})")
+        return Job.from_row(rows[0])
+
+    def jobs(self, *, ids: list[int] | None = None, status: list[str] | None = None,
+             kind: list[str] | None = None, study: str | None = None, since_seq: int | None = None,
+             limit: int | None = None, newest_first: bool = False) -> list[Job]:
+        where, params = [], []
+        for column, values in (("id", ids), ("status", status), ("kind", kind)):
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                params += list(values)
+        if study is not None:
+            where.append("study = ?")
+            params.append(study)
+        if since_seq is not None:
+            where.append("seq > ?")
+            params.append(since_seq)
+        sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [Job.from_row(r) for r in self.query(sql, params)]
+
+    def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[sqlite3.Row]:
+        """Metric rows (id, name, step, value) newer than `after_id`: for incremental readers."""
+        sql = "SELECT id, name, step, value FROM metrics WHERE job_id = ? AND id > ?"
+        params: list = [job_id, after_id]
+        if name is not None:
+            sql += " AND name = ?"
+            params.append(name)
+        return self.query(sql + " ORDER BY id", params)
+
+    def series(self, job_id: int, name: str) -> list[tuple[int, float]]:
+        rows = self.query("SELECT step, value FROM metrics WHERE job_id = ? AND name = ? ORDER BY step",
+                          (job_id, name))
+        return [(r[0], r[1]) for r in rows]
+
+    def metric_names(self, job_id: int) -> list[str]:
+        return [r[0] for r in self.query("SELECT DISTINCT name FROM metrics WHERE job_id = ? ORDER BY name",
+                                         (job_id,))]
+
+    def tables(self, job_id: int) -> dict[str, Any]:
+        rows = self.query("SELECT name, payload FROM result_tables WHERE job_id = ? ORDER BY name", (job_id,))
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def artifacts(self, job_id: int) -> list[dict]:
+        rows = self.query("SELECT name, kind, path, meta FROM artifacts WHERE job_id = ? ORDER BY name", (job_id,))
+        return [{"name": r[0], "kind": r[1], "path": r[2], "meta": json.loads(r[3])} for r in rows]
+
+    def artifact_path(self, job_id: int, name: str) -> Path | None:
+        rows = self.query("SELECT path FROM artifacts WHERE job_id = ? AND name = ?", (job_id, name))
+        return Path(rows[0][0]) if rows else None
+
+    def logs(self, job_id: int, after_id: int = 0, limit: int | None = None) -> list[sqlite3.Row]:
+        sql = "SELECT id, ts, level, message FROM logs WHERE job_id = ? AND id > ? ORDER BY id"
+        if limit:
+            sql = f"SELECT * FROM ({sql.replace('ORDER BY id', 'ORDER BY id DESC')} LIMIT {int(limit)}) ORDER BY id"
+        return self.query(sql, (job_id, after_id))
+
+    def attempts(self, job_id: int) -> list[dict]:
+        rows = self.query("SELECT n, started_at, ended_at, slot, device, worker_pid, outcome, reason "
+                          "FROM attempts WHERE job_id = ? ORDER BY n", (job_id,))
+        return [dict(r) for r in rows]
+
+    def engine_row(self) -> dict | None:
+        rows = self.query("SELECT * FROM engine WHERE id = 1")
+        if not rows:
+            return None
+        d = dict(rows[0])
+        d["slots"], d["info"] = json.loads(d["slots"]), json.loads(d["info"])
+        return d
+
+    def studies(self) -> list[tuple[str, int]]:
+        return [(r[0], r[1]) for r in self.query(
+            "SELECT study, count(*) FROM jobs WHERE study IS NOT NULL GROUP BY study ORDER BY min(id)")]
+
+    def record(self, job_id: int) -> dict:
+        """Everything known of a job: what `show --json` prints."""
+        job = self.job(job_id)
+        return {
+            **job.to_json(),
+            "short_spec": job.short_spec(),
+            "artifact_dir": str(self.paths.artifacts(job_id)),
+            "attempt_history": self.attempts(job_id),
+            "metrics": {name: self.series(job_id, name) for name in self.metric_names(job_id)},
+            "tables": self.tables(job_id),
+            "artifacts": self.artifacts(job_id),
+        }
+
+    # -- client writes ---------------------------------------------------------
+    def submit(self, requests: list[JobRequest]) -> list[int]:
+        """Queue all requests in one transaction (all or nothing); returns their ids."""
+        prepared = []
+        for i, req in enumerate(requests):
+            req.check()
+            spec = get_kind(req.kind).validate(req.spec)
+            if any(not 0 <= a < i for a in req.after):
+                raise InputError(f"request {i} waits on {req.after}: only earlier requests of the batch")
+            prepared.append((req, spec))
+        ids: list[int] = []
+        with self._lock, self.write() as c:
+            seq = self.bump(c)
+            wanted = {d for req, _ in prepared for d in req.depends_on}
+            if wanted:
+                found = {r[0] for r in c.execute(
+                    f"SELECT id FROM jobs WHERE id IN ({','.join('?' * len(wanted))})", list(wanted))}
+                missing = sorted(wanted - found)
+                if missing:
+                    raise InputError(f"cannot depend on job(s) {', '.join(map(str, missing))}: no such job")
+            now = time.time()
+            for req, spec in prepared:
+                deps = sorted(set(req.depends_on) | {ids[a] for a in req.after})
+                cur = c.execute(
+                    "INSERT INTO jobs (kind, spec, status, priority, study, label, placement, depends_on, "
+                    "data_dir, max_attempts, created_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (req.kind, dumps(spec), "queued", req.priority, req.study, req.label,
+                     dumps(req.placement()), dumps(deps), req.data_dir, req.max_attempts, now, seq))
+                ids.append(cur.lastrowid)
+        return ids
+
+    def cancel(self, job_id: int) -> str:
+        """Cancel a queued job at once; ask the engine to stop a running one."""
+        with self._lock, self.write() as c:
+            job = self._job_in(c, job_id)
+            if job.finished:
+                raise InputError(f"job {job_id} is already {job.status}; nothing to cancel")
+            seq = self.bump(c)
+            if job.status == "queued":
+                c.execute("UPDATE jobs SET status='cancelled', reason=?, finished_at=?, wait_reason=NULL, seq=? "
+                          "WHERE id=?", ("cancelled before it started", time.time(), seq, job_id))
+                return "cancelled"
+            c.execute("UPDATE jobs SET cancel_requested=1, seq=? WHERE id=?", (seq, job_id))
+            return "cancelling"
+
+    def retry(self, job_id: int, fresh: bool = False) -> None:
+        """Queue a failed or cancelled job again; it resumes from its checkpoint unless `fresh`."""
+        with self._lock, self.write() as c:
+            job = self._job_in(c, job_id)
+            if job.status not in ("failed", "cancelled"):
+                raise InputError(f"job {job_id} is {job.status}; only failed or cancelled jobs can be retried")
+            seq = self.bump(c)
+            c.execute("UPDATE jobs SET status='queued', reason=NULL, finished_at=NULL, cancel_requested=0, "
+                      "result=NULL, headline=NULL, seq=? WHERE id=?", (seq, job_id))
+            if fresh:
+                for table in ("metrics", "result_tables", "artifacts", "logs"):
+                    c.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
+                c.execute("UPDATE jobs SET progress=0, progress_text=NULL, eta_s=NULL WHERE id=?", (job_id,))
+        if fresh:
+            shutil.rmtree(self.paths.artifacts(job_id), ignore_errors=True)
+
+    def set_priority(self, job_id: int, priority: int) -> None:
+        if not -1000 <= priority <= 1000:
+            raise InputError(f"priority {priority} is out of range; allowed: -1000 to 1000")
+        with self._lock, self.write() as c:
+            job = self._job_in(c, job_id)
+            if job.status != "queued":
+                raise InputError(f"job {job_id} is {job.status}; only a queued job's priority can change")
+            c.execute("UPDATE jobs SET priority=?, seq=? WHERE id=?", (priority, self.bump(c), job_id))
+
+    def _job_in(self, c: sqlite3.Connection, job_id: int) -> Job:
+        row = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise InputError(f"no job {job_id} in {self.paths.db}")
+        return Job.from_row(row)
+
