@@ -64,7 +64,7 @@ class Worker:
 
 class Engine:
     def __init__(self, home: str | Path, slots: list[Slot], *, preload_data: str | None = None,
-                 poll_s: float = 0.05, flush_s: float = 0.2, hang_timeout_s: float = 300.0,
+                 poll_s: float = 0.1, flush_s: float = 0.25, hang_timeout_s: float = 300.0,
                  cancel_grace_s: float = 3.0):
         self.store = EngineStore(home)
         self.slots = slots
@@ -77,7 +77,7 @@ class Engine:
         self.events: list[Event] = []
         self.stopping = False
         self._data_version = -1
-        self._last = {"schedule": 0.0, "flush": 0.0, "beat": 0.0}
+        self._last = {"look": 0.0, "schedule": 0.0, "flush": 0.0, "beat": 0.0}
         self._restarts: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------------
@@ -167,12 +167,14 @@ class Engine:
             if w.process.exitcode is not None:
                 self.on_worker_exit(w)
         now = time.monotonic()
-        version = self.store.data_version()
-        if version != self._data_version or now - self._last["schedule"] > 1.0:
-            self._data_version = version
-            self._last["schedule"] = now
-            self.check_cancels()
-            self.schedule()
+        if now - self._last["look"] >= self.poll_s:  # not on every wake-up: messages wake us often
+            self._last["look"] = now
+            version = self.store.data_version()
+            if version != self._data_version or now - self._last["schedule"] > 1.0:
+                self._data_version = version
+                self._last["schedule"] = now
+                self.check_cancels()
+                self.schedule()
         if self.events and now - self._last["flush"] > self.flush_s:
             self.flush()
         if now - self._last["beat"] > 1.0:
@@ -192,16 +194,18 @@ class Engine:
     def on_message(self, w: Worker, message: tuple) -> None:
         kind = message[0]
         w.last_beat = time.monotonic()
-        if kind == "event":
-            _, job_id, name, payload = message
-            if name == "progress":  # only the latest progress of a job matters
+        if kind == "events":
+            _, job_id, batch = message
+            if any(name == "progress" for name, _ in batch):  # only the latest progress of a job matters
                 self.events = [e for e in self.events if not (e[0] == job_id and e[1] == "progress")]
-            self.events.append((job_id, name, payload))
+                last = max(i for i, (name, _) in enumerate(batch) if name == "progress")
+                batch = [e for i, e in enumerate(batch) if e[0] != "progress" or i == last]
+            self.events.extend((job_id, name, payload) for name, payload in batch)
         elif kind == "ready":
             w.ready = True
             self._restarts[w.slot.name] = 0
             log.info("worker %d ready on %s", w.pid, w.slot.label)
-            self._last["schedule"] = 0.0
+            self.schedule_soon()
         elif kind == "finished":
             _, job_id, status, result, reason, stats = message
             self.events.append((job_id, "repro", {"facts": {"worker": stats}}))
@@ -212,7 +216,10 @@ class Engine:
             self.store.finish(job_id, status, reason, result, headline)
             log.info("job %d %s%s", job_id, status, f": {reason}" if reason else "")
             w.job_id, w.cancel_deadline = None, None
-            self._last["schedule"] = 0.0
+            self.schedule_soon()
+
+    def schedule_soon(self) -> None:
+        self._last["look"] = self._last["schedule"] = 0.0
 
     def on_worker_exit(self, w: Worker) -> None:
         reason = w.kill_reason or exit_reason(w.process.exitcode)

@@ -5,7 +5,7 @@ torch is imported, so the job sees only its slot's GPU. It talks to the
 engine over one pipe:
 
     engine -> worker   ("run", job) | ("cancel", job_id) | ("stop",)
-    worker -> engine   ("ready", info) | ("event", job_id, name, payload)
+    worker -> engine   ("ready", info) | ("events", job_id, [(name, payload), ...])
                        | ("heartbeat", job_id) | ("finished", job_id, status, result, reason, stats)
 
 A reader thread turns "cancel" into the job's cancel flag; a heartbeat
@@ -49,13 +49,35 @@ class Sender:
 
 
 class PipeContext(Context):
+    """Sends reports to the engine in batches, at most every SEND_INTERVAL_S.
+
+    Batching matters on small machines: every message wakes the engine, and a
+    woken engine steals a core from the job's torch threads.
+    """
+
+    SEND_INTERVAL_S = 0.25
+
     def __init__(self, sender: Sender, cancel_event: threading.Event, **kwargs):
         super().__init__(**kwargs)
         self._sender = sender
         self._cancel = cancel_event
+        self._buffer: list[tuple[str, dict]] = []
+        self._buffer_lock = threading.Lock()
+        self._last_send = time.monotonic()
 
     def emit(self, event: str, **payload) -> None:
-        self._sender.send(("event", self.job_id, event, payload))
+        with self._buffer_lock:
+            self._buffer.append((event, payload))
+        if time.monotonic() - self._last_send >= self.SEND_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what is buffered (also called by the heartbeat thread, and at the job's end)."""
+        with self._buffer_lock:
+            batch, self._buffer = self._buffer, []
+            self._last_send = time.monotonic()
+        if batch:
+            self._sender.send(("events", self.job_id, batch))
 
     @property
     def cancelled(self) -> bool:
@@ -109,7 +131,7 @@ def main(conn: Connection, env: dict, threads: int, slot_label: str, device: str
     sender = Sender(conn)
     jobs: queue.Queue = queue.Queue()
     cancel = threading.Event()
-    current: dict = {"id": None}
+    current: dict = {"id": None, "ctx": None}
 
     def read() -> None:
         while True:
@@ -128,6 +150,9 @@ def main(conn: Connection, env: dict, threads: int, slot_label: str, device: str
     def beat() -> None:
         while True:
             time.sleep(HEARTBEAT_S)
+            ctx = current["ctx"]
+            if ctx is not None:
+                ctx.flush()
             sender.send(("heartbeat", current["id"]))
 
     threading.Thread(target=read, daemon=True, name="reader").start()
@@ -136,9 +161,12 @@ def main(conn: Connection, env: dict, threads: int, slot_label: str, device: str
 
     while (job := jobs.get()) is not None:
         cancel.clear()
-        current["id"] = job["id"]
-        status, result, reason = _run_one(job, modules, sender, cancel, slot_label, device, threads)
-        current["id"] = None
+        ctx = PipeContext(sender, cancel, spec=job["spec"], artifact_dir=job["artifact_dir"], device=device,
+                          data_dir=job["data_dir"], job_id=job["id"], attempt=job["attempt"])
+        current.update(id=job["id"], ctx=ctx)
+        status, result, reason = _run_one(job, ctx, modules, slot_label, device, threads)
+        ctx.flush()
+        current.update(id=None, ctx=None)
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
         gc.collect()
@@ -146,10 +174,8 @@ def main(conn: Connection, env: dict, threads: int, slot_label: str, device: str
         sender.send(("finished", job["id"], status, result, reason, stats))
 
 
-def _run_one(job: dict, modules: dict, sender: Sender, cancel: threading.Event, slot_label: str,
-             device: str, threads: int) -> tuple[str, dict | None, str | None]:
-    ctx = PipeContext(sender, cancel, spec=job["spec"], artifact_dir=job["artifact_dir"], device=device,
-                      data_dir=job["data_dir"], job_id=job["id"], attempt=job["attempt"])
+def _run_one(job: dict, ctx: PipeContext, modules: dict, slot_label: str, device: str,
+             threads: int) -> tuple[str, dict | None, str | None]:
     try:
         ctx.record(spec=job["spec"], seed=ctx.seed, attempt=job["attempt"], **repro_base(slot_label, device, threads))
         result = modules[job["kind"]].run(job["spec"], ctx)

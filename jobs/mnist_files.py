@@ -14,8 +14,10 @@ import os
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # SHA-256 of each decompressed file (the MNIST README in shared/data).
 CHECKSUMS = {
@@ -66,7 +68,7 @@ def resolve_folder(explicit: str | os.PathLike | None = None) -> tuple[Path, str
     return cache_folder(), "cache"
 
 
-def _find(folder: Path, name: str) -> Path | None:
+def find_file(folder: Path, name: str) -> Path | None:
     for candidate in (folder / name, folder / f"{name}.gz", folder / "MNIST" / "raw" / name,
                       folder / "MNIST" / "raw" / f"{name}.gz"):
         if candidate.is_file():
@@ -97,7 +99,7 @@ def verify(explicit: str | os.PathLike | None = None) -> DataCheck:
         check.problems.append(f"MNIST folder {folder} (from {source}) does not exist: {_how_to_fix(folder)}")
         return check
     for name, expected in CHECKSUMS.items():
-        path = _find(folder, name)
+        path = find_file(folder, name)
         if path is None:
             check.problems.append(f"{name} is missing from {folder}: {_how_to_fix(folder)}")
             continue
@@ -115,7 +117,9 @@ def verify(explicit: str | os.PathLike | None = None) -> DataCheck:
     return check
 
 
-def _parse_idx(data: bytes, name: str) -> np.ndarray:
+def _parse_idx(data: bytes, name: str) -> "np.ndarray":
+    import numpy as np  # here, so that `data verify` and the CLI stay light
+
     magic = int.from_bytes(data[0:4], "big")
     ndim = magic & 0xFF
     if magic >> 8 != 0x08 or ndim not in (1, 3):
@@ -125,7 +129,7 @@ def _parse_idx(data: bytes, name: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()
 
 
-def load_arrays(explicit: str | os.PathLike | None = None) -> tuple[dict[str, np.ndarray], DataCheck]:
+def load_arrays(explicit: str | os.PathLike | None = None) -> tuple[dict[str, "np.ndarray"], DataCheck]:
     """Verified MNIST as uint8 arrays: train_x (60000,28,28), train_y, test_x, test_y."""
     folder, source = resolve_folder(explicit)
     check = DataCheck(folder, source)
@@ -133,7 +137,7 @@ def load_arrays(explicit: str | os.PathLike | None = None) -> tuple[dict[str, np
     keys = {"train-images-idx3-ubyte": "train_x", "train-labels-idx1-ubyte": "train_y",
             "t10k-images-idx3-ubyte": "test_x", "t10k-labels-idx1-ubyte": "test_y"}
     for name, key in keys.items():
-        path = _find(folder, name) if folder.is_dir() else None
+        path = find_file(folder, name) if folder.is_dir() else None
         if path is None:
             raise DataError(f"{name} not found in {folder} (from {source}): {_how_to_fix(folder)}")
         data = read_bytes(path)
@@ -151,7 +155,7 @@ def download(target: Path | None = None, mirrors: tuple[str, ...] = MIRRORS,
     target = target or resolve_folder(None)[0]
     target.mkdir(parents=True, exist_ok=True)
     for name, expected in CHECKSUMS.items():
-        existing = _find(target, name)
+        existing = find_file(target, name)
         if existing is not None and hashlib.sha256(read_bytes(existing)).hexdigest() == expected:
             continue
         errors = []

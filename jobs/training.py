@@ -79,6 +79,12 @@ def batch_starts(n: int, batch_size: int) -> list[int]:
     return [i for i in range(0, n, batch_size) if min(batch_size, n - i) >= 2]
 
 
+def _report_losses(ctx: Context, pending: list[torch.Tensor], last_step: int) -> list[float]:
+    values = torch.stack(pending).tolist()
+    ctx.metrics("train/loss", range(last_step - len(values) + 1, last_step + 1), values)
+    return values
+
+
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: Split, ctx: Context,
         *, epochs: int, batch_size: int, seed: int,
         epoch_inputs: EpochInputs | None = None, step_loss: StepLoss = cross_entropy_step) -> FitResult:
@@ -109,9 +115,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: 
         started = time.perf_counter()
         order = torch.randperm(n, generator=gen).to(device)
         inputs = train.x if epoch_inputs is None else epoch_inputs(epoch, train.x, gen)
-        pending_steps: list[int] = []
+        # Losses stay tensors until a flush: one device sync per LOSS_FLUSH_EVERY steps, no extra op per step.
         pending: list[torch.Tensor] = []
-        epoch_loss = torch.zeros((), device=device)
+        losses: list[float] = []
         for start in starts:
             ctx.check_cancelled()
             idx = order[start:start + batch_size]
@@ -120,22 +126,20 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: 
             loss.backward()
             optimizer.step()
             iteration += 1
-            detached = loss.detach()
-            epoch_loss += detached * len(idx)
-            pending.append(detached)
-            pending_steps.append(iteration)
+            pending.append(loss.detach())
             if len(pending) >= LOSS_FLUSH_EVERY:
-                ctx.metrics("train/loss", pending_steps, torch.stack(pending).tolist())
-                pending, pending_steps = [], []
+                losses += _report_losses(ctx, pending, iteration)
+                pending = []
             ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs}")
         if pending:
-            ctx.metrics("train/loss", pending_steps, torch.stack(pending).tolist())
+            losses += _report_losses(ctx, pending, iteration)
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_time += time.perf_counter() - started
 
         last = evaluate(model, test)
-        epoch_losses.append(epoch_loss.item() / sum(min(batch_size, n - s) for s in starts))
+        sizes = [min(batch_size, n - s) for s in starts]
+        epoch_losses.append(sum(v * k for v, k in zip(losses, sizes)) / sum(sizes))
         ctx.metric("train/loss_epoch", epoch + 1, epoch_losses[-1])
         ctx.metric("val/loss", epoch + 1, last.loss)
         ctx.metric("val/accuracy", epoch + 1, last.accuracy)

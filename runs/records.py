@@ -106,7 +106,7 @@ class Job:
     def short_spec(self) -> str:
         """The spec fields that identify the run, e.g. 'net=10.1 samples=1000 epochs=10'."""
         keys = ("net", "transform", "samples", "epochs", "arch", "seed")
-        parts = [f"{k}={self.spec[k]}" for k in keys if k in self.spec]
+        parts = [f"{k}={self.spec[k]}" for k in keys if k in self.spec and not (k == "seed" and self.spec[k] == 0)]
         return " ".join(parts) if parts else json.dumps(self.spec, sort_keys=True)
 
     def to_json(self) -> dict:

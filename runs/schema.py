@@ -98,6 +98,13 @@ CREATE TABLE engine (
     info         TEXT NOT NULL DEFAULT '{}'
 );
 
+CREATE TABLE studies (
+    name       TEXT PRIMARY KEY,             -- the group's name, e.g. 'zoo'
+    type       TEXT NOT NULL,                -- which study it is: zoo, augment, gan, fgsm
+    options    TEXT NOT NULL DEFAULT '{}',   -- JSON: what `mnistlab study <type>` was asked
+    created_at REAL NOT NULL
+);
+
 CREATE TABLE counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -143,9 +143,24 @@ class Store:
         d["slots"], d["info"] = json.loads(d["slots"]), json.loads(d["info"])
         return d
 
-    def studies(self) -> list[tuple[str, int]]:
-        return [(r[0], r[1]) for r in self.query(
-            "SELECT study, count(*) FROM jobs WHERE study IS NOT NULL GROUP BY study ORDER BY min(id)")]
+    def studies(self) -> list[dict]:
+        rows = self.query("SELECT s.name, s.type, s.options, s.created_at, count(j.id) AS jobs, "
+                          "sum(j.status = 'done') AS done FROM studies s LEFT JOIN jobs j ON j.study = s.name "
+                          "GROUP BY s.name ORDER BY s.created_at")
+        return [{**dict(r), "options": json.loads(r["options"])} for r in rows]
+
+    def study(self, name: str) -> dict:
+        rows = self.query("SELECT name, type, options, created_at FROM studies WHERE name = ?", (name,))
+        if not rows:
+            known = ", ".join(s["name"] for s in self.studies()) or "none yet"
+            raise InputError(f"no study named {name!r} in {self.paths.db} (studies: {known})")
+        return {**dict(rows[0]), "options": json.loads(rows[0]["options"])}
+
+    def study_view(self, name: str):
+        from runs.studies import STUDY_TYPES
+
+        study = self.study(name)
+        return STUDY_TYPES[study["type"]].summarize(name, self.jobs(study=name))
 
     def record(self, job_id: int) -> dict:
         """Everything known of a job: what `show --json` prints."""
@@ -161,8 +176,11 @@ class Store:
         }
 
     # -- client writes ---------------------------------------------------------
-    def submit(self, requests: list[JobRequest]) -> list[int]:
-        """Queue all requests in one transaction (all or nothing); returns their ids."""
+    def submit(self, requests: list[JobRequest], study: tuple[str, str, dict] | None = None) -> list[int]:
+        """Queue all requests in one transaction (all or nothing); returns their ids.
+
+        `study` = (name, type, options) files them as one named group.
+        """
         prepared = []
         for i, req in enumerate(requests):
             req.check()
@@ -181,6 +199,17 @@ class Store:
                 if missing:
                     raise InputError(f"cannot depend on job(s) {', '.join(map(str, missing))}: no such job")
             now = time.time()
+            if study is not None:
+                name, type_, options = study
+                existing = c.execute("SELECT type FROM studies WHERE name = ?", (name,)).fetchone()
+                if existing is not None and existing[0] != type_:
+                    raise InputError(f"study {name!r} already exists as a {existing[0]} study; "
+                                     f"choose another --name for this {type_} study")
+                if existing is None:
+                    c.execute("INSERT INTO studies (name, type, options, created_at) VALUES (?,?,?,?)",
+                              (name, type_, dumps(options), now))
+                for req, _ in prepared:
+                    req.study = name
             for req, spec in prepared:
                 deps = sorted(set(req.depends_on) | {ids[a] for a in req.after})
                 cur = c.execute(

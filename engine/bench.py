@@ -1,0 +1,110 @@
+"""`mnistlab bench engine`: what the engine costs, against a bare PyTorch loop in the same run.
+
+1. Throughput: the same net, the same batches, trained by a train job in the
+   engine and by a bare loop in this process, interleaved; the ratio of the
+   median training throughputs (samples/s over the training steps).
+2. Submit-to-running latency with an idle engine (warm workers), from the
+   store's own timestamps: created_at -> started_at (claimed by a worker),
+   and -> the job's first log line (model built, data in memory).
+3. Peak resident memory of a worker (its max RSS while it ran the jobs).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from engine import control
+from jobs import data
+from jobs.catalog import DEFAULT_LR, NETS
+from jobs.nets import build_net, build_optimizer
+from jobs.training import batch_starts
+from runs.records import JobRequest
+from runs.store import Store
+
+
+def bare_train(net: str, samples: int, epochs: int, batch_size: int, seed: int, data_dir: str | None) -> float:
+    """The plain loop the engine's job is compared with; returns training samples/s."""
+    torch.manual_seed(seed)
+    mnist = data.load(data_dir, samples)
+    model = build_net(net)
+    opt = build_optimizer(net, model.parameters(), DEFAULT_LR[NETS[net].optimizer])
+    gen = torch.Generator().manual_seed(seed)
+    starts = batch_starts(samples, batch_size)
+    seen, elapsed = 0, 0.0
+    for _ in range(epochs):
+        model.train()
+        t0 = time.perf_counter()
+        order = torch.randperm(samples, generator=gen)
+        for s in starts:
+            idx = order[s:s + batch_size]
+            loss = F.cross_entropy(model(mnist.train.x[idx]), mnist.train.y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += len(idx)
+        elapsed += time.perf_counter() - t0
+    return seen / elapsed
+
+
+def engine_train(store: Store, net: str, samples: int, epochs: int, batch_size: int, seed: int,
+                 data_dir: str | None) -> dict:
+    [job_id] = store.submit([JobRequest("train", {"net": net, "samples": samples, "epochs": epochs,
+                                                   "batch_size": batch_size, "seed": seed}, data_dir=data_dir)])
+    while not (job := store.job(job_id)).finished:
+        time.sleep(0.5)  # the job times itself; polling often would only steal CPU from it
+    if job.status != "done":
+        raise RuntimeError(f"bench job {job_id} {job.status}: {job.reason}")
+    return job.result
+
+
+def latency(store: Store, data_dir: str | None, count: int) -> dict:
+    claimed, computing = [], []
+    for _ in range(count):
+        [job_id] = store.submit([JobRequest("train", {"net": "1", "samples": 64, "epochs": 1, "batch_size": 64},
+                                            data_dir=data_dir)])
+        while not (job := store.job(job_id)).finished:
+            time.sleep(0.02)
+        first_log = store.logs(job_id)[0]["ts"]
+        claimed.append(job.started_at - job.created_at)
+        computing.append(first_log - job.created_at)
+        time.sleep(0.3)  # let the engine go idle again
+    return {"submit_to_running_s": {"median": statistics.median(claimed), "max": max(claimed)},
+            "submit_to_computing_s": {"median": statistics.median(computing), "max": max(computing)}}
+
+
+def run(nets: list[str], samples: int = 60000, epochs: int = 1, batch_size: int = 64, repeats: int = 3,
+        latency_jobs: int = 10, data_dir: str | None = None, log=print) -> dict:
+    home = Path(tempfile.mkdtemp(prefix="mnistlab-bench-"))
+    store = Store(home)
+    control.start(home, data=data_dir)
+    threads = torch.get_num_threads()
+    results: dict = {"samples": samples, "epochs": epochs, "batch_size": batch_size, "repeats": repeats,
+                     "torch_threads_bare": threads, "nets": {}}
+    try:
+        for net in nets:  # warm-up: first iterations of a process pay for allocations and lazy init
+            bare_train(net, min(samples, 2048), 1, batch_size, 0, data_dir)
+            engine_train(store, net, min(samples, 2048), 1, batch_size, 0, data_dir)
+        for net in nets:
+            engine_rates, bare_rates = [], []
+            for r in range(repeats):
+                bare_rates.append(bare_train(net, samples, epochs, batch_size, r, data_dir))
+                res = engine_train(store, net, samples, epochs, batch_size, r, data_dir)
+                engine_rates.append(res["samples_per_s"])
+                log(f"net {net} repeat {r + 1}/{repeats}: bare {bare_rates[-1]:,.0f}/s, "
+                    f"engine {engine_rates[-1]:,.0f}/s")
+            ratio = statistics.median(engine_rates) / statistics.median(bare_rates)
+            results["nets"][net] = {"bare_samples_per_s": bare_rates, "engine_samples_per_s": engine_rates,
+                                    "ratio_of_medians": ratio}
+        results["latency"] = latency(store, data_dir, latency_jobs)
+        peaks = [j.repro.get("worker", {}).get("peak_rss_mb") for j in store.jobs()]
+        results["worker_peak_rss_mb"] = max(p for p in peaks if p is not None)
+        results["worker_threads"] = store.jobs()[0].repro["device"]["torch_threads"]
+    finally:
+        control.stop(home)
+    return results

@@ -1,0 +1,48 @@
+"""`mnistlab bench ...`: measured ratios against a baseline run side by side (imports torch lazily)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from tui.cli.common import JsonOpt, console, err, print_json
+
+bench_app = typer.Typer(help="Benchmarks: each measures against its baseline in the same run.",
+                        no_args_is_help=True)
+
+OutOpt = typer.Option(None, "--out", "-o", help="Also write the results as JSON to this file.")
+
+
+def report(results: dict, as_json: bool, out: Path | None) -> None:
+    if out:
+        out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    if as_json:
+        print_json(results)
+
+
+@bench_app.command("engine")
+def engine_bench(nets: str = typer.Option("1,10.1", "--nets", help="Nets to train both ways."),
+                 samples: int = typer.Option(60000, "--samples", min=64, max=60000),
+                 epochs: int = typer.Option(1, "--epochs", min=1, max=10),
+                 repeats: int = typer.Option(3, "--repeats", min=1, max=20),
+                 as_json: bool = JsonOpt, out: Optional[Path] = OutOpt) -> None:
+    """Engine vs bare-loop training throughput, submit latency, worker memory."""
+    from engine import bench
+
+    results = bench.run([n.strip() for n in nets.split(",")], samples, epochs, repeats=repeats,
+                        log=lambda m: err.print(m))
+    report(results, as_json, out)
+    if as_json:
+        return
+    for net, r in results["nets"].items():
+        console.print(f"net {net}: engine/bare throughput {r['ratio_of_medians']:.3f} "
+                      f"(bare median {sorted(r['bare_samples_per_s'])[len(r['bare_samples_per_s']) // 2]:,.0f}/s)")
+    lat = results["latency"]
+    console.print(f"submit -> running: median {lat['submit_to_running_s']['median'] * 1000:.0f} ms, "
+                  f"max {lat['submit_to_running_s']['max'] * 1000:.0f} ms; submit -> computing: median "
+                  f"{lat['submit_to_computing_s']['median'] * 1000:.0f} ms")
+    console.print(f"worker peak RSS: {results['worker_peak_rss_mb']:.0f} MB "
+                  f"({results['worker_threads']} torch threads per worker)")

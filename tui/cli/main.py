@@ -1,0 +1,92 @@
+"""The `mnistlab` command: submit, watch and review experiments from a shell.
+
+Exit codes: 0 ok, 2 bad input (nothing was changed), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from jobs.mnist_files import DataError
+from jobs.schema import SpecError
+from runs.db import StoreError
+from runs.records import InputError
+from tui.cli import compare as compare_mod
+from tui.cli import export as export_mod
+from tui.cli import follow as follow_mod
+from tui.cli import jobs_cmd
+from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, err, print_error
+from tui.cli.bench_cmd import bench_app
+from tui.cli.data_cmd import data_app
+from tui.cli.engine_cmd import engine_app
+from tui.cli.study import study_app
+from tui.cli.submit import submit_app
+
+app = typer.Typer(
+    name="mnistlab", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
+    help="mnistlab: run, watch and review MNIST experiments (a store, a background engine, a dashboard).",
+)
+
+
+@app.callback()
+def root(
+    home: Optional[Path] = typer.Option(None, "--home", help="Data folder: store, artifacts, engine "
+                                        "(default: MNISTLAB_HOME, else ~/.local/share/mnistlab)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="MNIST folder (default: MNISTLAB_DATA, "
+                                        "else ~/.cache/mnistlab/mnist)."),
+) -> None:
+    # Exported so that the engine this command may start sees the same choice.
+    if home:
+        os.environ["MNISTLAB_HOME"] = str(home.expanduser().resolve())
+    if data:
+        os.environ["MNISTLAB_DATA"] = str(data.expanduser().resolve())
+
+
+app.add_typer(submit_app, name="submit")
+app.command("ls")(jobs_cmd.ls)
+app.command("show")(jobs_cmd.show)
+app.command("follow")(follow_mod.follow)
+app.command("cancel")(jobs_cmd.cancel)
+app.command("retry")(jobs_cmd.retry)
+app.command("priority")(jobs_cmd.priority)
+app.command("logs")(jobs_cmd.logs)
+app.command("compare")(compare_mod.compare)
+app.command("export")(export_mod.export)
+app.add_typer(study_app, name="study")
+app.add_typer(engine_app, name="engine")
+app.add_typer(data_app, name="data")
+app.add_typer(bench_app, name="bench")
+
+
+@app.command("tui")
+def tui_command() -> None:
+    """Open the dashboard (the engine keeps running when you quit)."""
+    from tui.app import run_dashboard
+
+    raise typer.Exit(run_dashboard())
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, prog_name="mnistlab")  # standalone: usage errors exit 2 by themselves
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else EXIT_FAILED)
+    except (InputError, SpecError, StoreError) as exc:
+        print_error(str(exc))
+        return EXIT_BAD_INPUT
+    except DataError as exc:
+        print_error(str(exc))
+        return EXIT_FAILED
+    except BrokenPipeError:  # `mnistlab ls | head` closed our stdout: not an error
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Putting requests in the queue from the CLI: checks, engine start, --wait."""
+
+from __future__ import annotations
+
+import time
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from engine import control
+from engine.devices import gpus
+from jobs.mnist_files import CHECKSUMS, find_file, resolve_folder
+from runs.records import InputError, JobRequest
+from runs.store import Store
+from tui.cli.common import EXIT_FAILED, EXIT_OK, console, err, print_json
+from tui.cli.views import render_job
+
+
+def check_placement(requests: list[JobRequest]) -> None:
+    asked = {r.gpu for r in requests if r.gpu is not None} | {g for r in requests for g in r.exclude_gpus}
+    if not asked:
+        return
+    have = [i for i, _ in gpus()]
+    for r in requests:
+        if r.gpu is not None and r.gpu not in have:
+            raise InputError(f"gpu {r.gpu} is not allowed; allowed: "
+                             + (", ".join(map(str, have)) if have else "none (this machine has no CUDA GPU)"))
+        if have and r.gpu is None and set(have) <= set(r.exclude_gpus):
+            raise InputError(f"--exclude-gpu {','.join(map(str, r.exclude_gpus))} excludes every GPU here "
+                             f"({', '.join(map(str, have))}); allowed: exclude at most {len(have) - 1}")
+
+
+def data_folder() -> str:
+    """The MNIST folder jobs will read; refuse to queue work that cannot find its data."""
+    folder, source = resolve_folder(None)
+    missing = [name for name in CHECKSUMS if not folder.is_dir() or find_file(folder, name) is None]
+    if missing:
+        raise InputError(f"MNIST is not in {folder} (from {source}; missing {', '.join(missing)}): "
+                         "point --data or MNISTLAB_DATA at the folder with the four IDX files, "
+                         "or run `mnistlab data download`")
+    return str(folder)
+
+
+def queue(requests: list[JobRequest], *, study: tuple[str, str, dict] | None = None, start_engine: bool = True) -> list[int]:
+    check_placement(requests)
+    folder = data_folder()
+    for r in requests:
+        r.data_dir = r.data_dir or folder
+    ids = Store().submit(requests, study=study)
+    if start_engine:
+        try:
+            control.start()
+        except control.EngineError as exc:
+            err.print(f"[yellow]warning:[/] jobs are queued, but the engine did not start: {exc}")
+    return ids
+
+
+def wait_for(ids: list[int], *, quiet: bool = False, poll_s: float = 0.25) -> list:
+    """Block until every job has ended; shows progress on a terminal."""
+    store = Store()
+    show = not quiet and err.is_terminal
+    progress = Progress(TextColumn("job {task.fields[id]}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                        TextColumn("{task.fields[status]}"), TimeRemainingColumn(), console=err,
+                        disable=not show, transient=True)
+    tasks = {i: progress.add_task("", total=1.0, id=i, status="queued") for i in ids}
+    with progress:
+        while True:
+            jobs = store.jobs(ids=ids)
+            for job in jobs:
+                progress.update(tasks[job.id], completed=job.progress, status=job.status)
+            if all(j.finished for j in jobs):
+                return jobs
+            time.sleep(poll_s)
+
+
+def finish_waiting(ids: list[int], as_json: bool) -> int:
+    jobs = wait_for(ids, quiet=as_json)
+    store = Store()
+    if as_json:
+        records = [store.record(i) for i in ids]
+        print_json(records[0] if len(records) == 1 else records)
+    else:
+        for i in ids:
+            console.print(render_job(store.record(i), store))
+    return EXIT_OK if all(j.status == "done" for j in jobs) else EXIT_FAILED
+
+
+def announce(ids: list[int], as_json: bool) -> None:
+    store = Store()
+    jobs = store.jobs(ids=ids)
+    if as_json:
+        print_json({"ids": ids, "jobs": [j.to_json() for j in jobs]})
+        return
+    for job in jobs[:12]:
+        console.print(f"queued job [bold]{job.id}[/]: {job.kind} {job.short_spec()}")
+    if len(jobs) > 12:
+        console.print(f"... and {len(jobs) - 12} more (jobs {ids[0]}-{ids[-1]})")
+    console.print(f"[dim]watch with `mnistlab follow {ids[0]}`, `mnistlab ls`, or `mnistlab tui`[/]")

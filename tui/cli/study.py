@@ -1,0 +1,75 @@
+"""`mnistlab study ...`: queue a whole study as one named group, and show its table."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.live import Live
+
+from runs.records import JobRequest
+from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, print_json, store
+from tui.cli.queueing import announce, queue, wait_for
+from tui.cli.views import render_study
+
+study_app = typer.Typer(help="Whole studies: queue them as a group, show their tables.", no_args_is_help=True)
+
+NameOpt = typer.Option(None, "--name", help="Group name (default: the study's type). Reusing a name adds "
+                                            "runs to that group, e.g. more seeds.")
+WaitOpt = typer.Option(False, "--wait", help="Block until every job of the study has ended, then print the table.")
+
+
+def submit_study(type_: str, name: str | None, options: dict, requests: list[JobRequest], wait: bool,
+                 as_json: bool) -> None:
+    """Queue a planned study and report it (shared by every `study <type>` command)."""
+    name = name or type_
+    ids = queue(requests, study=(name, type_, options))
+    if wait:
+        jobs = wait_for(ids, quiet=as_json)
+        view = store().study_view(name)
+        if as_json:
+            print_json({"ids": ids, "study": view.to_json()})
+        else:
+            console.print(render_study(view))
+        raise typer.Exit(EXIT_OK if all(j.status == "done" for j in jobs) else EXIT_FAILED)
+    if not as_json:
+        console.print(f"study '{name}': {len(ids)} job(s) queued; `mnistlab study show {name}` shows the table")
+    announce(ids, as_json)
+
+
+@study_app.command("show")
+def show(name: str = typer.Argument(..., help="Study (group) name, e.g. zoo."),
+         as_json: bool = JsonOpt,
+         markdown: bool = typer.Option(False, "--md", help="Print Markdown tables."),
+         watch: bool = typer.Option(False, "--watch", help="Keep the table updating until every job ended.")) -> None:
+    """The study's table: filled in as its jobs finish."""
+    s = store()
+    view = s.study_view(name)
+    if as_json:
+        print_json(view.to_json())
+    elif markdown:
+        console.print(view.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+    elif watch and console.is_terminal:
+        with Live(render_study(view), console=console, auto_refresh=False) as live:
+            while view.counts.get("queued", 0) + view.counts.get("running", 0):
+                time.sleep(1.0)
+                view = s.study_view(name)
+                live.update(render_study(view), refresh=True)
+    else:
+        console.print(render_study(view))
+
+
+@study_app.command("list")
+def list_(as_json: bool = JsonOpt) -> None:
+    """Every study group in the store."""
+    studies = store().studies()
+    if as_json:
+        print_json(studies)
+        return
+    if not studies:
+        console.print("no studies yet: try `mnistlab study zoo --regime 1000 --nets 1,10.1`")
+    for st in studies:
+        console.print(f"{st['name']:<16} {st['type']:<8} {st['done'] or 0}/{st['jobs']} done")
+
+
+from tui.cli import study_zoo  # noqa: E402,F401  (registers `study zoo`)

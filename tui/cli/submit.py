@@ -1,0 +1,109 @@
+"""`mnistlab submit KIND --field value ...`: one command per job kind, built from its spec.
+
+Every spec field becomes an option taking text, so the spec's own
+validation (shared with the dashboard's form) gives every message.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import tomllib
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from jobs.kinds import KINDS
+from jobs.schema import Field, JobKind
+from runs.records import InputError, JobRequest
+from tui.cli.common import JsonOpt
+from tui.cli.queueing import announce, finish_waiting, queue
+
+submit_app = typer.Typer(help="Queue one job; the engine starts if none runs.", no_args_is_help=True)
+
+
+def read_spec_file(path: Path, kind: str) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read spec file {path}: {exc.strerror or exc}") from None
+    try:
+        spec = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        fmt_ = "TOML" if path.suffix == ".toml" else "JSON"
+        raise InputError(f"spec file {path} is not valid {fmt_} ({exc}); allowed: a JSON object "
+                         f"(or TOML table, for .toml files) of spec fields") from None
+    if not isinstance(spec, dict):
+        raise InputError(f"spec file {path} holds a {type(spec).__name__}; allowed: an object of spec fields")
+    if spec.get("kind", kind) != kind:
+        raise InputError(f"spec file {path} is for kind {spec['kind']!r}, not {kind!r}")
+    return spec
+
+
+def _default_text(field: Field) -> str:
+    if callable(field.default):
+        return "auto"
+    if field.is_list:
+        return ",".join(map(str, field.default))
+    return str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
+
+
+def _field_option(field: Field) -> inspect.Parameter:
+    help_ = f"{field.help}. Allowed: {field.allowed()}. [default: {_default_text(field)}]"
+    option = typer.Option(None, f"--{field.name.replace('_', '-')}", help=help_, show_default=False,
+                          metavar=field.name.upper())
+    return inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[str])
+
+
+COMMON = [
+    ("spec_file", Optional[Path], typer.Option(None, "--spec", help="JSON or TOML file of spec fields; "
+                                                "options given on the command line override it.")),
+    ("wait", bool, typer.Option(False, "--wait", help="Block until the job ends, print its record; "
+                                 "exit 1 if it did not finish.")),
+    ("as_json", bool, JsonOpt),
+    ("priority", int, typer.Option(0, "--priority", help="Higher runs first (-1000 to 1000).")),
+    ("gpu", Optional[int], typer.Option(None, "--gpu", help="Run only on this GPU index.")),
+    ("exclude_gpu", Optional[str], typer.Option(None, "--exclude-gpu", help="Never run on these GPUs (e.g. 0,2).")),
+    ("max_attempts", int, typer.Option(2, "--max-attempts", help="Starts allowed if the engine dies under it (1-10).")),
+    ("after", Optional[str], typer.Option(None, "--after", help="Start only after these job ids are done (e.g. 3,4).")),
+]
+
+
+def _int_list(text: str | None, what: str) -> list[int]:
+    if not text:
+        return []
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise InputError(f"{what} {part!r} is not allowed; allowed: comma-separated whole numbers such as 0,2")
+        out.append(int(part))
+    return out
+
+
+def make_command(kind: JobKind):
+    def command(**kwargs) -> None:
+        options = {k: kwargs.pop(k) for k, *_ in COMMON}
+        spec = read_spec_file(options["spec_file"], kind.name) if options["spec_file"] else {}
+        spec.update({k: v for k, v in kwargs.items() if v is not None})
+        request = JobRequest(kind.name, spec, priority=options["priority"], gpu=options["gpu"],
+                             exclude_gpus=_int_list(options["exclude_gpu"], "--exclude-gpu"),
+                             max_attempts=options["max_attempts"],
+                             depends_on=_int_list(options["after"], "--after"))
+        ids = queue([request])
+        if options["wait"]:
+            raise typer.Exit(finish_waiting(ids, options["as_json"]))
+        announce(ids, options["as_json"])
+
+    params = [_field_option(f) for f in kind.fields]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+               for name, annotation, default in COMMON]
+    command.__signature__ = inspect.Signature(params)
+    command.__name__ = f"submit_{kind.name}"
+    return command
+
+
+for _kind in KINDS.values():
+    submit_app.command(_kind.name, help=f"{_kind.summary[0].upper()}{_kind.summary[1:]}.")(make_command(_kind))
+

@@ -1,0 +1,181 @@
+"""Rich renderings of store records for the plain-terminal CLI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from runs.records import Job
+from runs.store import Store
+from runs.studies.table import Grid, StudyView
+from tui import format as fmt
+
+
+def status_text(job: Job) -> Text:
+    return Text(f"{fmt.STATUS_MARK[job.status]} {job.status}", style=fmt.STATUS_STYLE[job.status])
+
+
+def note(job: Job, engine_running: bool) -> str:
+    if job.status == "queued":
+        if not engine_running:
+            return "engine not running (`mnistlab engine start`)"
+        return job.wait_reason or job.reason or "waiting for the engine"
+    if job.status == "running":
+        return ("cancelling… " if job.cancel_requested else "") + (job.progress_text or "")
+    return job.reason or ""
+
+
+def jobs_table(jobs: list[Job], engine_running: bool = True, width: int = 80) -> Table:
+    """The queue as a table; the free-text note column appears only on wide terminals."""
+    wide = width >= 120
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table.add_column("id", justify="right", style="bold", no_wrap=True, min_width=2)
+    table.add_column("kind", no_wrap=True, min_width=5)
+    table.add_column("spec", overflow="ellipsis", no_wrap=True, max_width=40 if wide else 24)
+    table.add_column("status", no_wrap=True, min_width=9)
+    table.add_column("device", no_wrap=True, min_width=6)
+    table.add_column("progress", no_wrap=True, min_width=11)
+    table.add_column("acc", justify="right", no_wrap=True, min_width=6)
+    if wide:
+        table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=width - 100, style="dim")
+    for job in jobs:
+        row = [str(job.id), job.kind, job.short_spec(), status_text(job), job.slot or "-",
+               fmt.progress_text(job.status, job.progress, job.eta_s, 6), fmt.headline(job.headline, job.kind)]
+        if wide:
+            row.append(note(job, engine_running))
+        table.add_row(*row)
+    return table
+
+
+def key_values(pairs: list[tuple[str, Any]], title: str | None = None) -> RenderableType:
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in pairs:
+        table.add_row(key, value if isinstance(value, (Text, Table)) else _plain(value))
+    return Group(Text(title, style="bold"), table) if title else table
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """{'a': {'b': 1}} -> [('a.b', 1)], with long hashes shortened for reading."""
+    if isinstance(value, dict):
+        out = []
+        for key in sorted(value):
+            out += flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        value = value[:16] + "…"
+    return [(prefix, value)]
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return "-" if value is None else str(value)
+
+
+def epochs_table(metrics: dict[str, list[tuple[int, float]]]) -> Table | None:
+    names = [n for n in ("train/loss_epoch", "val/loss", "val/accuracy") if n in metrics]
+    if not names:
+        return None
+    table = Table(box=box.SIMPLE_HEAD, title="per epoch", title_justify="left", title_style="bold")
+    table.add_column("epoch", justify="right")
+    for n in names:
+        table.add_column(n, justify="right")
+    steps = sorted({s for n in names for s, _ in metrics[n]})
+    lookup = {n: dict(metrics[n]) for n in names}
+    for step in steps:
+        cells = []
+        for n in names:
+            v = lookup[n].get(step)
+            cells.append("-" if v is None else (f"{v * 100:.2f}%" if n.endswith("accuracy") else f"{v:.4f}"))
+        table.add_row(str(step), *cells)
+    return table
+
+
+def matrix_table(name: str, payload: dict) -> Table:
+    matrix = payload["matrix"]
+    table = Table(box=box.SIMPLE, title=f"{name} (rows: {payload.get('rows', '')}, "
+                  f"columns: {payload.get('columns', '')})", title_justify="left", title_style="bold")
+    labels = payload.get("labels") or [str(i) for i in range(len(matrix[0]))]
+    table.add_column("", style="dim", justify="right")
+    for label in labels:
+        table.add_column(str(label), justify="right")
+    for i, row in enumerate(matrix):
+        row_label = (payload.get("row_labels") or labels)[i]
+        table.add_row(str(row_label), *[Text(_plain(v), style="bold" if i == j else "") for j, v in enumerate(row)])
+    return table
+
+
+def render_job(record: dict, store: Store | None = None) -> RenderableType:
+    job = Job(**{k: record[k] for k in Job.__dataclass_fields__})
+    head = key_values([
+        ("status", status_text(job)),
+        ("reason", job.reason or "-"),
+        ("study", job.study or "-"),
+        ("device", job.device or "-"),
+        ("attempts", f"{job.attempts} of max {job.max_attempts} after an engine crash"),
+        ("created", fmt.ago(job.created_at)),
+        ("runtime", fmt.duration(job.runtime_s)),
+        ("progress", fmt.progress_text(job.status, job.progress, job.eta_s, 20) or job.wait_reason or "-"),
+        ("artifacts", record["artifact_dir"]),
+    ], title=f"job {job.id}: {job.kind} {job.short_spec()}")
+    parts: list[RenderableType] = [head, key_values(sorted(job.spec.items()), title="spec (defaults filled in)")]
+    if job.result:
+        parts.append(key_values(sorted(job.result.items()), title="result"))
+    epochs = epochs_table(record["metrics"])
+    if epochs is not None:
+        parts.append(epochs)
+    for name, payload in record["tables"].items():
+        if isinstance(payload, dict) and "matrix" in payload:
+            parts.append(matrix_table(name, payload))
+    if record["artifacts"]:
+        parts.append(key_values([(a["name"], f"{a['kind']}: {a['path']}") for a in record["artifacts"]],
+                                title="artifacts"))
+    if job.repro:
+        repro = {k: v for k, v in job.repro.items() if k != "spec"}  # the spec is shown above
+        parts.append(key_values(flatten(repro), title="reproducibility record"))
+    if store is not None:
+        logs = store.logs(job.id, limit=8)
+        if logs:
+            parts.append(key_values([(fmt.ago(r["ts"]), r["message"].strip().splitlines()[-1]) for r in logs],
+                                    title="last log lines"))
+    return Group(*parts)
+
+
+def grid_table(grid: Grid) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title=f"{grid.title} ({grid.unit})", title_justify="left",
+                  title_style="bold")
+    table.add_column(grid.row_label, style="bold", no_wrap=True)
+    for column in grid.columns:
+        table.add_column(column, justify="right", no_wrap=True)
+    lo_hi = grid.color_scale
+    for r, (label, cells) in enumerate(grid.rows):
+        shown = []
+        for c, cell in enumerate(cells):
+            style = ""
+            if lo_hi and cell.mean is not None:
+                t = (cell.mean - lo_hi[0]) / (lo_hi[1] - lo_hi[0]) if lo_hi[1] != lo_hi[0] else 1.0
+                style = "red" if t < 1 / 3 else "yellow" if t < 2 / 3 else "green"
+            if grid.diagonal and r == c:
+                style += " bold underline"
+            shown.append(Text(cell.text, style=style.strip()))
+        table.add_row(label, *shown)
+    return table
+
+
+def render_study(view: StudyView) -> RenderableType:
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(view.counts.items())) or "no jobs"
+    parts: list[RenderableType] = [Text(f"{view.title} — study '{view.name}' ({counts})", style="bold")]
+    parts += [grid_table(g) for g in view.grids]
+    for grid in view.grids:
+        parts += [Text(n, style="dim") for n in grid.notes]
+    parts += [Text(n, style="dim") for n in view.notes]
+    return Group(*parts)

@@ -1,0 +1,55 @@
+"""Small text formatters shared by the CLI and the dashboard (no torch, no Textual)."""
+
+from __future__ import annotations
+
+import time
+
+STATUS_STYLE = {"queued": "yellow", "running": "cyan", "done": "green", "failed": "red", "cancelled": "magenta"}
+STATUS_MARK = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗", "cancelled": "⊘"}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def ago(ts: float | None) -> str:
+    return "-" if ts is None else duration(time.time() - ts) + " ago"
+
+
+def percent(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def bar(fraction: float, width: int = 10) -> str:
+    """A text progress bar with eighth-block resolution."""
+    fraction = min(1.0, max(0.0, fraction or 0.0))
+    eighths = int(round(fraction * width * 8))
+    full, part = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[part] if part else ""
+    return ("█" * full + partial).ljust(width, "░")[:width]
+
+
+def progress_text(status: str, fraction: float, eta_s: float | None, width: int = 10) -> str:
+    if status == "queued":
+        return ""
+    if status != "running":
+        return f"{bar(fraction, width)} {fraction * 100:3.0f}%"
+    eta = f" {duration(eta_s)}" if eta_s is not None else ""
+    return f"{bar(fraction, width)} {fraction * 100:3.0f}%{eta}"
+
+
+def headline(value: float | None, kind: str = "train") -> str:
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
+def short_device(slot: str | None) -> str:
+    return slot or "-"
