@@ -112,6 +112,10 @@ class Context:
         return path
 
     # -- helpers for jobs --------------------------------------------------
+    def artifacts_of(self, job_id: int) -> Path:
+        """The artifact folder of another job of the same store (e.g. a classifier this job depends on)."""
+        return self.artifact_dir.parent / str(job_id)
+
     def check_cancelled(self) -> None:
         if self.cancelled:
             raise JobCancelled()

@@ -159,3 +159,11 @@ def build_optimizer(net_id: str, params, lr: float, momentum: float = 0.9,
     if kind == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     return torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay)
+
+
+def load_trained(path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """A net saved by a train job (`weights.pt`), in eval mode on `device`, with its metadata."""
+    saved = torch.load(path, map_location=device, weights_only=False)
+    model = build_net(saved["net"])
+    model.load_state_dict(saved["state_dict"])
+    return model.to(device).eval(), {k: v for k, v in saved.items() if k != "state_dict"}

@@ -19,7 +19,7 @@ def _check(spec: dict) -> None:
                         f"at most samples ({spec['samples']})", "is larger than the training set")
 
 
-TRAIN = JobKind(
+KIND = JobKind(
     name="train",
     summary="train one net of the zoo on the first N MNIST training images",
     fields=(

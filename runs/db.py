@@ -29,21 +29,22 @@ def _refuse(path: Path, why: str) -> StoreError:
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if absent) and migrate the store at `path`."""
-    if path.exists() and path.stat().st_size > 0:
-        with path.open("rb") as fh:
-            if fh.read(16) != SQLITE_HEADER:
-                raise _refuse(path, "is not an mnistlab store (not a SQLite database)")
+    # No peeking at the file with open()/close() first: closing any descriptor of the
+    # database drops this process's POSIX locks on it, which SQLite's other connections rely on.
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 30000")
+        _check_identity(conn, path)  # before anything that writes: a foreign file stays byte-identical
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if not _has_sqlite_header(path):
+            raise _refuse(path, "is not an mnistlab store (not a SQLite database)") from None
         raise _refuse(path, f"is corrupt or unreadable ({exc})") from None
     except StoreError:
         conn.close()
@@ -51,16 +52,26 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _has_sqlite_header(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(16) == SQLITE_HEADER
+
+
+def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    if app_id != APPLICATION_ID and (app_id != 0 or has_tables):
+        raise _refuse(path, "is a SQLite database of another program, not an mnistlab store")
+    if version > len(MIGRATIONS):
+        raise StoreError(f"{path} was written by a newer mnistlab (store schema v{version}; "
+                         f"this one knows up to v{len(MIGRATIONS)}): upgrade mnistlab")
+
+
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     with transaction(conn):
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        _check_identity(conn, path)  # again, under the write lock: another process may have raced us
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
-        if app_id != APPLICATION_ID and (app_id != 0 or has_tables):
-            raise _refuse(path, "is a SQLite database of another program, not an mnistlab store")
-        if version > len(MIGRATIONS):
-            raise StoreError(f"{path} was written by a newer mnistlab (store schema v{version}; "
-                             f"this one knows up to v{len(MIGRATIONS)}): upgrade mnistlab")
         for step in MIGRATIONS[version:]:
             for statement in _statements(step):
                 conn.execute(statement)

@@ -94,6 +94,11 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [Job.from_row(r) for r in self.query(sql, params)]
 
+    def find(self, kind: str, status: list[str] | None = None, **spec_match: Any) -> list[Job]:
+        """Jobs of a kind whose spec has every given field value, oldest first (e.g. a finished net 11.1)."""
+        return [j for j in self.jobs(kind=[kind], status=status)
+                if all(j.spec.get(k) == v for k, v in spec_match.items())]
+
     def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[sqlite3.Row]:
         """Metric rows (id, name, step, value) newer than `after_id`: for incremental readers."""
         sql = "SELECT id, name, step, value FROM metrics WHERE job_id = ? AND id > ?"

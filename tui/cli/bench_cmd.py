@@ -46,3 +46,18 @@ def engine_bench(nets: str = typer.Option("1,10.1", "--nets", help="Nets to trai
                   f"{lat['submit_to_computing_s']['median'] * 1000:.0f} ms")
     console.print(f"worker peak RSS: {results['worker_peak_rss_mb']:.0f} MB "
                   f"({results['worker_threads']} torch threads per worker)")
+
+
+def _register_bench_commands() -> None:
+    """Import every tui/cli/bench_<name>.py: each adds its `bench <name>` command to bench_app."""
+    import importlib
+    import pkgutil
+
+    import tui.cli
+
+    for info in sorted(pkgutil.iter_modules(tui.cli.__path__), key=lambda m: m.name):
+        if info.name.startswith("bench_") and info.name != "bench_cmd":
+            importlib.import_module(f"tui.cli.{info.name}")
+
+
+_register_bench_commands()

@@ -72,4 +72,16 @@ def list_(as_json: bool = JsonOpt) -> None:
         console.print(f"{st['name']:<16} {st['type']:<8} {st['done'] or 0}/{st['jobs']} done")
 
 
-from tui.cli import study_zoo  # noqa: E402,F401  (registers `study zoo`)
+def _register_study_commands() -> None:
+    """Import every tui/cli/study_<type>.py: each adds its `study <type>` command to study_app."""
+    import importlib
+    import pkgutil
+
+    import tui.cli
+
+    for info in sorted(pkgutil.iter_modules(tui.cli.__path__), key=lambda m: m.name):
+        if info.name.startswith("study_"):
+            importlib.import_module(f"tui.cli.{info.name}")
+
+
+_register_study_commands()

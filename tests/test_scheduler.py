@@ -1,0 +1,72 @@
+"""Placement rules, without processes: priority, FIFO, GPU asks and exclusions, dependencies."""
+
+from __future__ import annotations
+
+from engine.devices import Slot, discover
+from engine.scheduler import plan
+from runs.records import Job
+
+
+def job(id_, priority=0, placement=None, depends_on=None) -> Job:
+    return Job(id=id_, kind="train", spec={"net": "1"}, status="queued", priority=priority, study=None, label=None,
+               placement=placement or {}, depends_on=depends_on or [], data_dir=None, max_attempts=2, attempts=0,
+               created_at=0.0, started_at=None, finished_at=None, slot=None, device=None, worker_pid=None,
+               heartbeat_at=None, progress=0.0, progress_text=None, eta_s=None, cancel_requested=False,
+               wait_reason=None, reason=None, result=None, headline=None, repro={}, seq=0)
+
+
+GPUS = [Slot(f"gpu{i}", i, 1, f"gpu {i}") for i in range(4)]
+
+
+def queue_order(jobs):
+    return sorted(jobs, key=lambda j: (-j.priority, j.id))
+
+
+def test_priority_then_fifo_fill_free_slots():
+    jobs = queue_order([job(1), job(2), job(3, priority=5), job(4)])
+    p = plan(jobs, GPUS[:2], GPUS, {"gpu2": 90, "gpu3": 91}, {})
+    assert [(j.id, s.name) for j, s in p.assign] == [(3, "gpu0"), (1, "gpu1")]
+    assert p.waits[2].startswith("no free slot (all 4 busy")
+    assert "gpu2: job 90" in p.waits[4]
+
+
+def test_gpu_request_and_exclusion():
+    jobs = [job(1, placement={"gpu": 2}), job(2, placement={"exclude_gpus": [0, 1]}), job(3)]
+    p = plan(jobs, GPUS, GPUS, {}, {})
+    assert {j.id: s.name for j, s in p.assign} == {1: "gpu2", 2: "gpu3", 3: "gpu0"}
+
+
+def test_busy_requested_gpu_explains_the_wait():
+    p = plan([job(1, placement={"gpu": 2}), job(2)], [GPUS[0]], GPUS, {"gpu2": 7, "gpu1": 8, "gpu3": 9}, {})
+    assert p.waits[1] == "GPU 2, which it asked for, is busy (gpu2: job 7)"
+    assert [(j.id, s.name) for j, s in p.assign] == [(2, "gpu0")]
+
+
+def test_gpu_this_engine_lacks():
+    p = plan([job(1, placement={"gpu": 9})], GPUS, GPUS, {}, {})
+    assert "does not have" in p.waits[1] and not p.assign
+
+
+def test_dependencies_wait_then_fail_with_the_reason():
+    waiting = plan([job(5, depends_on=[1, 2])], GPUS, GPUS, {}, {1: ("done", None), 2: ("running", None)})
+    assert waiting.waits[5] == "waiting for job 2 (running) to finish" and not waiting.assign
+    ready = plan([job(5, depends_on=[1, 2])], GPUS, GPUS, {}, {1: ("done", None), 2: ("done", None)})
+    assert [j.id for j, _ in ready.assign] == [5]
+    failed = plan([job(5, depends_on=[1, 2])], GPUS, GPUS, {},
+                  {1: ("done", None), 2: ("failed", "worker process killed by signal 9")})
+    assert failed.fail[0][1] == "dependency job 2 was failed: worker process killed by signal 9"
+
+
+def test_discover_fake_gpus_and_cpu_slots(monkeypatch):
+    monkeypatch.setenv("MNISTLAB_FAKE_GPUS", "4")
+    slots = discover(gpu_slots=2)
+    assert [s.name for s in slots] == [f"gpu{i}.{k}" for i in range(4) for k in range(2)]
+    assert all(s.pretend and s.torch_device == "cpu" and s.env() == {"CUDA_VISIBLE_DEVICES": str(s.gpu)}
+               for s in slots)
+    monkeypatch.delenv("MNISTLAB_FAKE_GPUS")
+    monkeypatch.setattr("engine.devices.real_gpus", lambda: [])
+    monkeypatch.setattr("engine.devices.usable_cores", lambda: 2)
+    cpu = discover()
+    assert len(cpu) == 1 and cpu[0].threads == 2 and cpu[0].env() == {"CUDA_VISIBLE_DEVICES": ""}
+    monkeypatch.setattr("engine.devices.usable_cores", lambda: 16)
+    assert [s.threads for s in discover(cpu_slots=4)] == [4, 4, 4, 4]
