@@ -50,7 +50,8 @@ class Follower:
             self.log_id = logs[-1]["id"]
         return metrics, logs
 
-    def render(self, width: int) -> Panel:
+    def render(self, width: int, height: int = 40) -> Panel:
+        """Fits the terminal: the plot, the epoch rows and the log lines shrink with its height."""
         job = self.job
         head = Text.assemble(status_text(job), "  ", (job.device or job.wait_reason or "", "dim"),
                              f"  attempt {job.attempts}" if job.attempts > 1 else "")
@@ -58,17 +59,24 @@ class Follower:
         if job.status != "queued":
             parts.append(Text(f"{fmt.progress_text(job.status, job.progress, job.eta_s, max(10, width - 30))}  "
                               f"{job.progress_text or ''}"))
+        tail = []
+        if job.result:
+            tail.append(Text(f"result: {job.kind} headline {fmt.headline(job.headline)}", style="bold green"))
+        if job.reason:
+            tail.append(Text(job.reason, style="red" if job.status == "failed" else "yellow"))
+        room = height - 3 - len(parts) - len(tail)  # the panel's borders, and the line after it
+        logs = list(self.logs)[-max(1, min(len(self.logs), room // 6)):] if self.logs else []
+        room -= len(logs)
+        epochs = max((len(v) for k, v in self.series.items() if k != "train/loss"), default=0)
+        epoch_rows = min(epochs, max(1, room // 3 - 6)) if epochs else 0
+        room -= epoch_rows + 6 if epochs else 0  # the table's title, header, rule and blank lines
         loss = self.series.get("train/loss")
-        if loss and len(loss) > 1:
-            parts.append(loss_plot(loss, width - 4, 12))
-        table = epochs_table({k: v[-8:] for k, v in self.series.items()})
+        if loss and len(loss) > 1 and room >= 6:
+            parts.append(loss_plot(loss, width - 4, min(14, room)))
+        table = epochs_table({k: v[-epoch_rows:] for k, v in self.series.items()}) if epoch_rows else None
         if table is not None:
             parts.append(table)
-        if job.result:
-            parts.append(Text(f"result: {job.kind} headline {fmt.headline(job.headline)}", style="bold green"))
-        if job.reason:
-            parts.append(Text(job.reason, style="red" if job.status == "failed" else "yellow"))
-        parts += [log_line(r) for r in self.logs]
+        parts += tail + [log_line(r) for r in logs]
         return Panel(Group(*parts), title=f"job {job.id}: {job.kind} {job.short_spec()}", title_align="left")
 
 
@@ -95,10 +103,10 @@ def follow(job_id: str = typer.Argument(..., help="Job id."),
         raise typer.Exit(_follow_json(f, interval))
     if not console.is_terminal:
         raise typer.Exit(_follow_plain(f, interval))
-    with Live(f.render(console.width), console=console, refresh_per_second=4, auto_refresh=False) as live:
+    with Live(f.render(console.width, console.height), console=console, auto_refresh=False) as live:
         while True:
             f.poll()
-            live.update(f.render(console.width), refresh=True)
+            live.update(f.render(console.width, console.height), refresh=True)
             if f.job.finished:
                 break
             time.sleep(interval)

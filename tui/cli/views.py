@@ -36,7 +36,7 @@ def jobs_table(jobs: list[Job], engine_running: bool = True, width: int = 80) ->
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
     table.add_column("id", justify="right", style="bold", no_wrap=True, min_width=2)
     table.add_column("kind", no_wrap=True, min_width=5)
-    table.add_column("spec", overflow="ellipsis", no_wrap=True, max_width=40 if wide else 24)
+    table.add_column("spec", overflow="ellipsis", no_wrap=True, max_width=40 if wide else 20)
     table.add_column("status", no_wrap=True, min_width=9)
     table.add_column("device", no_wrap=True, min_width=6)
     table.add_column("progress", no_wrap=True, min_width=11)
@@ -45,7 +45,7 @@ def jobs_table(jobs: list[Job], engine_running: bool = True, width: int = 80) ->
         table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=width - 100, style="dim")
     for job in jobs:
         row = [str(job.id), job.kind, job.short_spec(), status_text(job), job.slot or "-",
-               fmt.progress_text(job.status, job.progress, job.eta_s, 6), fmt.headline(job.headline, job.kind)]
+               fmt.progress_text(job.status, job.progress, job.eta_s, 5), fmt.headline(job.headline, job.kind)]
         if wide:
             row.append(note(job, engine_running))
         table.add_row(*row)

@@ -1,0 +1,94 @@
+"""The CLI as a person uses it: studies, ls, show, follow, compare, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tests.conftest import run_mnistlab
+
+
+def test_zoo_study_queues_a_group_and_fills_its_table(home, cli):
+    result = cli("study", "zoo", "--regime", "256", "--nets", "1,2", "--seeds", "0,1", "--epochs", "1",
+                 "--wait", "--json")
+    assert result.code == 0, result.err
+    view = result.json()["study"]
+    assert view["type"] == "zoo" and view["counts"] == {"done": 4}
+    [grid] = view["grids"]
+    assert grid["columns"] == ["256 × 1 ep"] and [r["label"] for r in grid["rows"]] == ["1", "2"]
+    import statistics
+
+    jobs = cli("ls", "--json", "--study", "zoo").json()
+    for row in grid["rows"]:
+        cell = row["cells"][0]
+        accuracies = [j["result"]["test_accuracy"] for j in jobs if j["spec"]["net"] == row["label"]]
+        assert cell["n"] == 2 and sorted(cell["values"]) == sorted(accuracies)
+        assert cell["mean"] == statistics.fmean(accuracies) and cell["std"] == statistics.stdev(accuracies)
+        assert cell["text"] == f"{cell['mean'] * 100:.1f} ± {cell['std'] * 100:.1f}"
+
+    table = cli("study", "show", "zoo")
+    assert table.code == 0 and "± " in table.out and "256 × 1 ep" in table.out
+    md = cli("export", "--study", "zoo", "--format", "md")
+    assert "| net | 256 × 1 ep |" in md.out
+    listed = cli("study", "list", "--json").json()
+    assert listed[0]["name"] == "zoo" and listed[0]["jobs"] == 4 and listed[0]["done"] == 4
+
+
+def test_ls_show_compare_export_logs(home, cli, tmp_path):
+    a = cli("submit", "train", "--net", "1", "--samples", "256", "--epochs", "2", "--wait", "--json").json()
+    b = cli("submit", "train", "--net", "1", "--samples", "256", "--epochs", "2", "--lr", "0.05", "--wait",
+            "--json").json()
+    rows = cli("ls", "--json").json()
+    assert [r["id"] for r in rows] == [a["id"], b["id"]] and all(r["status"] == "done" for r in rows)
+    text = run_mnistlab("ls")
+    assert text.code == 0 and "✓ done" in text.out and f"{a['result']['test_accuracy'] * 100:.2f}%" in text.out
+
+    shown = cli("show", a["id"])
+    assert "spec (defaults filled in)" in shown.out and "reproducibility record" in shown.out
+    assert "confusion" in shown.out and "versions.torch" in shown.out
+
+    compared = cli("compare", a["id"], b["id"], "--json").json()
+    assert compared["spec_differs"] == {"lr": [0.01, 0.05]}
+    assert compared["final"]["test_accuracy"] == [a["result"]["test_accuracy"], b["result"]["test_accuracy"]]
+    assert "lr" in cli("compare", a["id"], b["id"]).out
+
+    rows = list(csv.DictReader(io.StringIO(cli("export", a["id"], b["id"], "--format", "csv").out)))
+    losses = [r for r in rows if r["job_id"] == str(a["id"]) and r["name"] == "train/loss"]
+    assert len(losses) == 2 * 4 and {r["section"] for r in rows} == {"metric", "result", "table"}
+    md = cli("export", a["id"], "--format", "md").out
+    assert "### Per epoch" in md and "| epoch | train/loss_epoch | val/loss | val/accuracy |" in md
+    out = tmp_path / "run.json"
+    assert cli("export", a["id"], "--format", "json", "--out", out).code == 0
+    assert json.loads(out.read_text())["metrics"]["val/accuracy"] == a["metrics"]["val/accuracy"]
+
+    logs = cli("logs", a["id"], "--json").json()
+    assert any("epoch 2/2" in line["message"] for line in logs)
+
+
+def test_follow_streams_a_job_to_its_end(home, cli):
+    job_id = cli("submit", "train", "--net", "1", "--samples", "512", "--epochs", "2", "--json").json()["ids"][0]
+    result = run_mnistlab("follow", str(job_id), "--json", "--interval", "0.2")
+    assert result.code == 0, result.err
+    events = [json.loads(line) for line in result.out.splitlines()]
+    statuses = [e["status"] for e in events if e["type"] == "status"]
+    assert statuses[-1] == "done" and events[-1]["result"]["test_accuracy"] > 0.5
+    assert sum(e["type"] == "metric" and e["name"] == "val/accuracy" for e in events) == 2
+    plain = run_mnistlab("follow", str(job_id))
+    assert plain.code == 0 and f"job {job_id}: done" in plain.out
+
+
+def test_retry_resumes_a_cancelled_job(home, cli):
+    from runs.store import Store
+    from tests.conftest import wait_until
+
+    job_id = cli("submit", "train", "--net", "10.1", "--samples", "20000", "--epochs", "3",
+                 "--json").json()["ids"][0]
+    store = Store(home)
+    wait_until(lambda: store.artifact_path(job_id, "checkpoint"), 120, what="a checkpoint")
+    assert cli("cancel", job_id).code == 0
+    wait_until(lambda: store.job(job_id).status == "cancelled", 20, what="the cancel")
+    assert cli("retry", job_id).code == 0
+    done = wait_until(lambda: (j := store.job(job_id)).finished and j, 180, what="the retried job")
+    assert done.status == "done" and done.result["resumed_from_epoch"] >= 1
+    assert [s for s, _ in store.series(job_id, "val/accuracy")] == [1, 2, 3]
