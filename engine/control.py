@@ -33,6 +33,7 @@ def start(home: str | os.PathLike | None = None, *, data: str | None = None, gpu
     if pid is not None:
         return pid, False
     paths.root.mkdir(parents=True, exist_ok=True)
+    _rotate(paths.engine_log)
     cmd = [sys.executable, "-m", "engine", "--home", str(paths.root)]
     for flag, value in (("--data", data), ("--gpu-slots", gpu_slots), ("--cpu-slots", cpu_slots)):
         if value is not None:
@@ -80,6 +81,12 @@ def _code_root_path() -> str:
     root = str(Path(__file__).resolve().parent.parent)
     existing = os.environ.get("PYTHONPATH")
     return root + (os.pathsep + existing if existing else "")
+
+
+def _rotate(log: Path, limit: int = 10 * 2**20) -> None:
+    """Keep one previous log; an engine that runs for months should not fill the disk."""
+    if log.exists() and log.stat().st_size > limit:
+        os.replace(log, log.with_suffix(".log.1"))
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -149,10 +149,11 @@ def load_arrays(explicit: str | os.PathLike | None = None) -> tuple[dict[str, "n
     return arrays, check
 
 
-def download(target: Path | None = None, mirrors: tuple[str, ...] = MIRRORS,
+def download(target: Path | None = None, mirrors: tuple[str, ...] | None = None,
              timeout: float = 30.0) -> DataCheck:
     """Fetch missing or corrupt files from the mirrors into `target`, verifying each."""
     target = target or resolve_folder(None)[0]
+    mirrors = mirrors or MIRRORS
     target.mkdir(parents=True, exist_ok=True)
     for name, expected in CHECKSUMS.items():
         existing = find_file(target, name)

@@ -54,3 +54,17 @@ def test_download_without_network_says_what_to_do(tmp_path):
         assert "could not download" in str(exc) and "MNISTLAB_DATA" in str(exc)
     else:
         raise AssertionError("download from a closed port succeeded")
+
+
+def test_submit_without_a_chosen_folder_downloads_into_the_cache_or_says_what_to_do(home, cli, monkeypatch,
+                                                                                   tmp_path):
+    monkeypatch.delenv("MNISTLAB_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(mnist_files, "MIRRORS", ("http://127.0.0.1:9/",))
+    result = cli("submit", "train", "--net", "1")
+    assert result.code == 1
+    err = " ".join(result.err.split())
+    assert "downloading" in err and "could not download" in err and "MNISTLAB_DATA" in err
+    from runs.store import Store
+
+    assert Store(home).jobs() == []

@@ -85,11 +85,15 @@ def retry(job_ids: list[str] = typer.Argument(..., help="Job ids."),
 
 
 def priority(job_id: str = typer.Argument(..., help="Job id."),
-             value: int = typer.Argument(..., help="New priority (-1000 to 1000); higher runs first.")) -> None:
+             value: int = typer.Argument(..., help="New priority (-1000 to 1000); higher runs first."),
+             as_json: bool = JsonOpt) -> None:
     """Change the priority of a queued job."""
     (jid,) = parse_ids([job_id])
     store().set_priority(jid, value)
-    console.print(f"job {jid}: priority {value}")
+    if as_json:
+        print_json({"id": jid, "priority": value})
+    else:
+        console.print(f"job {jid}: priority {value}")
 
 
 def logs(job_id: str = typer.Argument(..., help="Job id."),

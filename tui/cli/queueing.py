@@ -8,7 +8,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from engine import control
 from engine.devices import gpus
-from jobs.mnist_files import CHECKSUMS, find_file, resolve_folder
+from jobs.mnist_files import CHECKSUMS, download, find_file, resolve_folder
 from runs.records import InputError, JobRequest
 from runs.store import Store
 from tui.cli.common import EXIT_FAILED, EXIT_OK, console, err, print_json
@@ -30,9 +30,17 @@ def check_placement(requests: list[JobRequest]) -> None:
 
 
 def data_folder() -> str:
-    """The MNIST folder jobs will read; refuse to queue work that cannot find its data."""
+    """The MNIST folder jobs will read; refuse to queue work that cannot find its data.
+
+    With no folder chosen (--data, MNISTLAB_DATA), a missing cache is filled
+    from torchvision's mirrors first.
+    """
     folder, source = resolve_folder(None)
     missing = [name for name in CHECKSUMS if not folder.is_dir() or find_file(folder, name) is None]
+    if missing and source == "cache":
+        err.print(f"MNIST is not in {folder} yet: downloading it (about 11 MB)...")
+        download(folder)
+        return str(folder)
     if missing:
         raise InputError(f"MNIST is not in {folder} (from {source}; missing {', '.join(missing)}): "
                          "point --data or MNISTLAB_DATA at the folder with the four IDX files, "
