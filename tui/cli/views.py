@@ -150,9 +150,8 @@ def render_job(record: dict, store: Store | None = None) -> RenderableType:
     return Group(*parts)
 
 
-def grid_table(grid: Grid) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=f"{grid.title} ({grid.unit})", title_justify="left",
-                  title_style="bold")
+def grid_table(grid: Grid) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD)
     table.add_column(grid.row_label, style="bold", no_wrap=True)
     for column in grid.columns:
         table.add_column(column, justify="right", no_wrap=True)
@@ -168,7 +167,7 @@ def grid_table(grid: Grid) -> Table:
                 style += " bold underline"
             shown.append(Text(cell.text, style=style.strip()))
         table.add_row(label, *shown)
-    return table
+    return Group(Text(f"{grid.title} ({grid.unit})", style="bold"), table)
 
 
 def render_study(view: StudyView) -> RenderableType:
