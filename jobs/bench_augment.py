@@ -14,7 +14,8 @@ training images (each pipeline's median over the repeats):
   arguments allow), to show why the job does not use them.
 
 Every rate is augmented images per second, normalised tensors ready for the
-net (on the device, synchronised). Ratios are against `dataloader`.
+net (on the device, synchronised), over whole epochs for at least 0.25 s per
+measurement. Ratios are of medians, against `dataloader`.
 """
 
 from __future__ import annotations
@@ -110,10 +111,17 @@ def batched_pipeline(augment: Callable, x: torch.Tensor, batch_size: int | None,
     return epoch
 
 
+MIN_SECONDS = 0.25  # one measurement: whole epochs until at least this long (a fast pipeline's epoch is
+                    # a few ms, which one time slice lost to another process would swamp)
+
+
 def _rate(epoch: Callable[[], int]) -> float:
-    started = time.perf_counter()
-    n = epoch()
-    return n / (time.perf_counter() - started)
+    started, n = time.perf_counter(), 0
+    while True:
+        n += epoch()
+        elapsed = time.perf_counter() - started
+        if elapsed >= MIN_SECONDS:
+            return n / elapsed
 
 
 def run(transforms: list[str], images: int = 1000, batch_size: int = 64, repeats: int = 5,

@@ -130,3 +130,12 @@ def test_a_small_study_for_net_b_runs_end_to_end(home):
     shown = run_mnistlab("show", str(view["images"][0]["job_id"]))
     assert shown.code == 0 and "samples: T3 (rotation): RandomAffine(degrees=(-20, 20))" in shown.out
     assert "▀" in shown.out or "█" in shown.out or "▒" in shown.out  # the grid, drawn in the terminal
+
+
+def test_the_cli_stays_torch_free_with_the_augment_commands():
+    import subprocess
+    import sys
+
+    code = ("import sys, tui.cli.main, runs.studies.augment, tui.cli.study_augment, tui.cli.bench_augment; "
+            "assert 'torch' not in sys.modules and 'numpy' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
