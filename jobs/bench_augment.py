@@ -13,6 +13,9 @@ training images (each pipeline's median over the repeats):
   transform (per-image parameters, configured as close to torchvision as its
   arguments allow), to show why the job does not use them.
 
+Both sides run on one core by default (torch threads 1, DataLoader workers
+0), like with like; `threads` and `workers` change that.
+
 Every rate is augmented images per second, normalised tensors ready for the
 net (on the device, synchronised), over whole epochs for at least 0.25 s per
 measurement. Ratios are of medians, against `dataloader`.

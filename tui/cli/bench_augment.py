@@ -21,8 +21,9 @@ def augment_bench(transforms: str = typer.Option("T8", "--transforms", help="Tra
                   device: str = typer.Option("cpu", "--device", help="cpu, or cuda for the batched pipelines."),
                   workers: int = typer.Option(0, "--workers", min=0, max=64,
                                               help="DataLoader worker processes for the baseline."),
-                  threads: Optional[int] = typer.Option(None, "--threads", min=1, max=256,
-                                                        help="torch threads [default: torch's own]."),
+                  threads: int = typer.Option(1, "--threads", min=1, max=256,
+                                              help="torch threads: 1 compares like with like, the DataLoader "
+                                                   "pipeline (--workers 0) running on one core."),
                   kornia: bool = typer.Option(True, "--kornia/--no-kornia",
                                               help="Also measure kornia.augmentation's modules."),
                   as_json: bool = JsonOpt, out: Optional[Path] = OutOpt) -> None:
