@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -14,6 +15,7 @@ from runs.records import Job
 from runs.store import Store
 from runs.studies.table import Grid, StudyView
 from tui import format as fmt
+from tui.pixels import halfblocks, png_pixels
 
 
 def status_text(job: Job) -> Text:
@@ -114,6 +116,31 @@ def matrix_table(name: str, payload: dict) -> Table:
     return table
 
 
+class Picture:
+    """A greyscale PNG drawn with half blocks, as wide as the terminal allows (shades when not in colour)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        try:
+            pixels = png_pixels(self.path)
+        except OSError as exc:
+            yield Text(f"(cannot read {self.path}: {exc.strerror or exc})", style="dim")
+            return
+        yield halfblocks(pixels, max_width=options.max_width, color=console.color_system is not None)
+
+
+def images_section(artifacts: list[dict]) -> list[RenderableType]:
+    """Every image artifact of a job (sample grids, ...) with its caption."""
+    parts: list[RenderableType] = []
+    for a in artifacts:
+        if a["kind"] == "image":
+            caption = (a.get("meta") or {}).get("caption") or ""
+            parts += [Text(f"{a['name']}" + (f": {caption}" if caption else ""), style="bold"), Picture(a["path"])]
+    return parts
+
+
 def render_job(record: dict, store: Store | None = None) -> RenderableType:
     job = Job(**{k: record[k] for k in Job.__dataclass_fields__})
     head = key_values([
@@ -136,6 +163,7 @@ def render_job(record: dict, store: Store | None = None) -> RenderableType:
     for name, payload in record["tables"].items():
         if isinstance(payload, dict) and "matrix" in payload:
             parts.append(matrix_table(name, payload))
+    parts += images_section(record["artifacts"])
     if record["artifacts"]:
         parts.append(key_values([(a["name"], f"{a['kind']}: {a['path']}") for a in record["artifacts"]],
                                 title="artifacts"))
