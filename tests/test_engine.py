@@ -46,9 +46,8 @@ def test_submit_wait_prints_the_same_record_as_show(home):
 def test_worker_kill_9_fails_only_its_job(home):
     control.start(home)
     victim = submit(home, LONG)
-    running = wait_until(lambda: (j := job(home, victim)).status == "running" and j.progress > 0.02 and j,
-                         60, what="the job to compute")
-    os.kill(running.worker_pid, signal.SIGKILL)
+    wait_until(lambda: Store(home).series(victim, "train/loss"), 90, what="the job's first losses")
+    os.kill(job(home, victim).worker_pid, signal.SIGKILL)
     failed = wait_done(home, victim)
     assert failed.status == "failed" and "signal 9" in failed.reason and "SIGKILL" in failed.reason
     assert Store(home).series(victim, "train/loss")  # its partial metrics stay
