@@ -85,7 +85,7 @@ def test_retry_resumes_a_cancelled_job(home, cli):
     job_id = cli("submit", "train", "--net", "10.1", "--samples", "20000", "--epochs", "3",
                  "--json").json()["ids"][0]
     store = Store(home)
-    wait_until(lambda: store.artifact_path(job_id, "checkpoint"), 120, what="a checkpoint")
+    wait_until(lambda: store.artifact_path(job_id, "checkpoint"), 300, what="a checkpoint")
     assert cli("cancel", job_id).code == 0
     wait_until(lambda: store.job(job_id).status == "cancelled", 20, what="the cancel")
     assert cli("retry", job_id).code == 0

@@ -26,7 +26,7 @@ def job(home, job_id):
     return Store(home).job(job_id)
 
 
-def wait_done(home, job_id, timeout=120):
+def wait_done(home, job_id, timeout=300):
     return wait_until(lambda: job(home, job_id).finished and job(home, job_id), timeout, what=f"job {job_id} to end")
 
 
@@ -61,7 +61,7 @@ def test_engine_kill_9_then_restart_requeues_or_fails_and_loses_nothing(home, mo
     resumable = submit(home, LONG, max_attempts=2)
     one_shot = submit(home, LONG, max_attempts=1)
     queued = [submit(home, TINY), submit(home, TINY)]
-    wait_until(lambda: has_checkpoint(home, resumable), 90, what="a first checkpoint")
+    wait_until(lambda: has_checkpoint(home, resumable), 300, what="a first checkpoint")
     assert job(home, one_shot).status == "running"
     workers = [p.pid for p in psutil.Process(pid).children()]
     os.kill(pid, signal.SIGKILL)
@@ -140,7 +140,7 @@ def test_engine_status_stop_and_resume(home, cli):
                         and all(x["ready"] for x in s["slots"]) and s, 30, what="a ready worker")
     assert status["running"] and status["pid"] == control.engine_pid(home) and status["slots"][0]["name"] == "cpu0"
     j = submit(home, LONG)
-    wait_until(lambda: has_checkpoint(home, j), 90, what="a checkpoint")
+    wait_until(lambda: has_checkpoint(home, j), 300, what="a checkpoint")
     assert cli("engine", "stop").code == 0
     stopped = job(home, j)
     assert stopped.status == "queued" and "engine was stopped" in stopped.reason
