@@ -32,22 +32,29 @@ def note(job: Job, engine_running: bool) -> str:
     return job.reason or ""
 
 
+def progress_cell(job: Job) -> str:
+    """A bar with ETA while it runs; how long it took once done."""
+    if job.status == "done":
+        return f"took {fmt.duration(job.runtime_s)}"
+    return fmt.progress_text(job.status, job.progress, job.eta_s, 5)
+
+
 def jobs_table(jobs: list[Job], engine_running: bool = True, width: int = 80) -> Table:
     """The queue as a table; the free-text note column appears only on wide terminals."""
     wide = width >= 120
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
     table.add_column("id", justify="right", style="bold", no_wrap=True, min_width=2)
-    table.add_column("kind", no_wrap=True, min_width=5)
-    table.add_column("spec", overflow="ellipsis", no_wrap=True, max_width=40 if wide else 20)
+    table.add_column("kind", no_wrap=True, min_width=min(7, max((len(j.kind) for j in jobs), default=4)))
+    table.add_column("spec", overflow="ellipsis", no_wrap=True, max_width=40 if wide else 16)
     table.add_column("status", no_wrap=True, min_width=9)
     table.add_column("device", no_wrap=True, min_width=6)
-    table.add_column("progress", no_wrap=True, min_width=11)
+    table.add_column("progress", no_wrap=True, min_width=15)
     table.add_column("acc", justify="right", no_wrap=True, min_width=6)
     if wide:
         table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=width - 100, style="dim")
     for job in jobs:
         row = [str(job.id), job.kind, job.short_spec(), status_text(job), job.slot or "-",
-               fmt.progress_text(job.status, job.progress, job.eta_s, 5), fmt.headline(job.headline, job.kind)]
+               progress_cell(job), fmt.headline(job.headline, job.kind)]
         if wide:
             row.append(note(job, engine_running))
         table.add_row(*row)
