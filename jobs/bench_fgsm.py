@@ -1,8 +1,9 @@
 """`mnistlab bench fgsm`: the attack phase of study 4, against a straightforward per-epsilon loop.
 
 Both build the same transfer matrices (six nets, six epsilons, the test
-images) in this process, one after the other, with the same nets, batches
-and evaluation code:
+images) in this process with the same nets, batches and evaluation code,
+interleaved by attacked net (alternating which goes first), so that load
+from other processes falls on both alike:
 
 - ours (`jobs.attacks.attack_row`, what the fgsm job runs): one forward and
   backward pass of the attacked net per batch, input gradient only (weights
