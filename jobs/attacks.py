@@ -131,14 +131,17 @@ def _sync(device: torch.device) -> None:
 
 def attack_row(attacker: nn.Module, nets: list[nn.Module], x: torch.Tensor, y: torch.Tensor, eps: list[float],
                *, bounds: tuple[float, float] | None, batch_size: int, keep: torch.Tensor | None = None,
-               keep_eps: list[float] = (), on_batch: Callable[[int, int], None] | None = None) -> Row:
+               keep_eps: list[float] = (), on_batch: Callable[[int, int], None] | None = None,
+               check: Callable[[], None] | None = None) -> Row:
     """Attack `attacker` on all of x and classify every adversarial batch with every net.
 
     Per batch: one gradient pass on the attacker; then for each eps one `perturb` and one
     forward pass per net. `keep` (sorted indices into x) are images whose adversarial versions
     are returned, for eps and for `keep_eps` (extra strengths made only for these images),
-    with nets[0]'s predictions on them.
+    with nets[0]'s predictions on them. `check` runs before every forward pass (a job's
+    cancellation check: one batch of all epsilons and nets can take many seconds on a CPU).
     """
+    check = check or (lambda: None)
     device = x.device
     if keep is not None and len(keep) == 0:
         keep = None
@@ -152,6 +155,7 @@ def attack_row(attacker: nn.Module, nets: list[nn.Module], x: torch.Tensor, y: t
     starts = list(range(0, len(x), batch_size))
     for b, start in enumerate(starts):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        check()
         t0 = time.perf_counter()
         sign, logits = gradient_sign(attacker, xb, yb)
         clean += (logits.argmax(1) == yb).sum()
@@ -165,6 +169,7 @@ def attack_row(attacker: nn.Module, nets: list[nn.Module], x: torch.Tensor, y: t
             for k, e in enumerate(eps):
                 adv = perturb(xb, sign, e, bounds)
                 for j, net in enumerate(nets):
+                    check()
                     answer = net(adv).argmax(1)
                     correct[k, j] += (answer == yb).sum()
                     if j == 0 and local is not None:

@@ -111,11 +111,10 @@ def run(spec: dict, ctx: Context) -> dict:
         base = a * per_net
 
         def on_batch(done: int, _batches: int, base: int = base, a: int = a) -> None:
-            ctx.check_cancelled()
             ctx.progress(base + done, total, f"attacking {names[a]}")
 
         row = attack_row(attacker, models, x, y, eps, bounds=bounds, batch_size=spec["batch_size"], keep=keep,
-                         keep_eps=tsne_eps, on_batch=on_batch)
+                         keep_eps=tsne_eps, on_batch=on_batch, check=ctx.check_cancelled)
         grid = torch.cat([x[samples], *[row.kept[e][sample_pos] for e in eps]])
         ctx.image(samples_artifact(a, names[a]), digit_grid(grid, nrow=len(samples), normalized=scale == "normalized"),
                   caption=f"FGSM through {names[a]}: rows clean, then eps {', '.join(map(_fmt_eps, eps))} "

@@ -132,12 +132,15 @@ def test_one_sign_per_batch_gives_what_a_fresh_attack_per_epsilon_gives(mnist_di
     attack image by image, and do not depend on the batch size (eval mode, per-image gradients)."""
     torch.manual_seed(0)
     nets = [on_scale(freeze(build_net(n)), "normalized") for n in ("1", "N1", "1")]
-    x = real_images(mnist_dir, 300, True)
-    y = torch.from_numpy(data.arrays(mnist_dir)[0]["test_y"][:300].astype(np.int64))
+    x = real_images(mnist_dir, 200, True)
+    y = torch.from_numpy(data.arrays(mnist_dir)[0]["test_y"][:200].astype(np.int64))
     bounds = valid_range("normalized")
-    keep = torch.tensor([3, 150, 299])
-    row = attack_row(nets[1], nets, x, y, EPS, bounds=bounds, batch_size=128, keep=keep, keep_eps=[0.6])
+    keep = torch.tensor([3, 100, 199])
+    checks = []
+    row = attack_row(nets[1], nets, x, y, EPS, bounds=bounds, batch_size=96, keep=keep, keep_eps=[0.6],
+                     check=lambda: checks.append(1))
     assert row.gradient_passes == 3 and row.correct.shape == (len(EPS), len(nets))
+    assert len(checks) == 3 * (1 + len(EPS) * len(nets))  # before every forward pass: cancellable
     for k, eps in enumerate(EPS):
         adv = fgsm(nets[1], x, y, eps, bounds)
         expected = [int((predict(net, adv) == y).sum()) for net in nets]
@@ -146,5 +149,5 @@ def test_one_sign_per_batch_gives_what_a_fresh_attack_per_epsilon_gives(mnist_di
         assert torch.equal(row.first_preds[eps], predict(nets[0], adv[keep]))
     assert torch.equal(row.kept[0.6], fgsm(nets[1], x, y, 0.6, bounds)[keep])  # t-SNE-only epsilon
     assert row.clean_correct == int((predict(nets[1], x) == y).sum())
-    other = attack_row(nets[1], nets, x, y, EPS, bounds=bounds, batch_size=300)
+    other = attack_row(nets[1], nets, x, y, EPS, bounds=bounds, batch_size=200)
     assert torch.equal(other.correct, row.correct)
