@@ -124,7 +124,8 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
     unit = "standard deviations of the normalised input (1 = 0.3081 in pixels)" if scale == "normalized" \
         else "pixel units (1 = the whole [0, 1] range)"
     view.notes.append(f"eps in {unit}; {scale} scale; clamping to the valid pixel range "
-                      f"{'on' if clamp else 'off'}; the diagonal (underlined) is each net under its own attack")
+                      f"{'on' if clamp else 'off'}; the diagonal is each net under its own attack (white box), the rest "
+                      "transfer")
     if attack.status == "queued":
         view.notes.append(f"attack job {attack.id}: queued, {attack.wait_reason or 'waiting for a slot'}")
     elif attack.status == "running":
