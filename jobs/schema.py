@@ -37,9 +37,15 @@ class Field:
     is_list: bool = False  # a list of `type`, given as a list or "a,b,c"
     min_items: int = 1
     max_items: int | None = None
+    # Run ids: the field names other jobs of these kinds, which must be done when this job is
+    # queued (checked against the store by `runs.refs.check_run_refs`, not here: no store in specs).
+    # A negative value -k names the request k places earlier in the same batch (a study's own runs).
+    runs: tuple[str, ...] = ()
 
     def allowed(self) -> str:
-        if self.choices is not None:
+        if self.runs:
+            what = f"the id of a finished {' or '.join(self.runs)} run"
+        elif self.choices is not None:
             shown = ", ".join(self.choices)
             what = f"one of {shown}"
         elif self.type is bool:
@@ -180,3 +186,13 @@ class JobKind:
             except SpecError as exc:
                 errors[exc.field] = str(exc)
         return errors
+
+
+def resolve_run(value: int, job_id: int | None) -> int:
+    """The run id that a run field's value names: the value itself, or for -k the job queued
+    k places before `job_id` in the same batch (a batch's jobs get consecutive ids)."""
+    if value > 0:
+        return value
+    if job_id is None:
+        raise ValueError(f"run reference {value} is relative to a job id, and this job has none")
+    return job_id + value

@@ -10,6 +10,7 @@ from engine import control
 from engine.devices import gpus
 from jobs.mnist_files import CHECKSUMS, download, find_file, resolve_folder
 from runs.records import InputError, JobRequest
+from runs.refs import check_run_refs
 from runs.store import Store
 from tui.cli.common import EXIT_FAILED, EXIT_OK, console, err, print_json
 from tui.cli.views import render_job
@@ -53,7 +54,9 @@ def queue(requests: list[JobRequest], *, study: tuple[str, str, dict] | None = N
     folder = data_folder()
     for r in requests:
         r.data_dir = r.data_dir or folder
-    ids = Store().submit(requests, study=study)
+    store = Store()
+    check_run_refs(requests, store)  # fields naming other runs: they exist, are of the right kind, are done
+    ids = store.submit(requests, study=study)
     if start_engine:
         try:
             control.start()

@@ -1,7 +1,8 @@
 """`mnistlab submit KIND --field value ...`: one command per job kind, built from its spec.
 
 Every spec field becomes an option taking text, so the spec's own
-validation (shared with the dashboard's form) gives every message.
+validation (shared with the dashboard's form) gives every message; a bool
+field becomes a flag pair (`--clamp/--no-clamp`).
 """
 
 from __future__ import annotations
@@ -50,9 +51,14 @@ def _default_text(field: Field) -> str:
 
 
 def _field_option(field: Field) -> inspect.Parameter:
+    flag = f"--{field.name.replace('_', '-')}"
+    if field.type is bool and not field.is_list:  # a flag pair: --clamp / --no-clamp
+        help_ = f"{field.help}. [default: {_default_text(field)}]"
+        option = typer.Option(None, f"{flag}/--no-{flag[2:]}", help=help_, show_default=False)
+        return inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                 annotation=Optional[bool])
     help_ = f"{field.help}. Allowed: {field.allowed()}. [default: {_default_text(field)}]"
-    option = typer.Option(None, f"--{field.name.replace('_', '-')}", help=help_, show_default=False,
-                          metavar=field.name.upper())
+    option = typer.Option(None, flag, help=help_, show_default=False, metavar=field.name.upper())
     return inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[str])
 
 
