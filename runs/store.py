@@ -216,6 +216,7 @@ class Store:
                 for req, _ in prepared:
                     req.study = name
             for req, spec in prepared:
+                spec = _resolve_batch_refs(req.kind, spec, ids)
                 deps = sorted(set(req.depends_on) | {ids[a] for a in req.after})
                 cur = c.execute(
                     "INSERT INTO jobs (kind, spec, status, priority, study, label, placement, depends_on, "
@@ -269,4 +270,21 @@ class Store:
         if row is None:
             raise InputError(f"no job {job_id} in {self.paths.db}")
         return Job.from_row(row)
+
+
+def _resolve_batch_refs(kind: str, spec: dict, ids: list[int]) -> dict:
+    """Run fields may name a request of the same batch as -k (k places earlier); the stored
+    spec names the real job instead, so every record says exactly which runs it used."""
+    fields = [f for f in get_kind(kind).fields if f.runs]
+    if not fields:
+        return spec
+    here = len(ids)  # this request's index in the batch
+    def real(value: int) -> int:
+        return ids[here + value] if value < 0 else value
+    out = dict(spec)
+    for f in fields:
+        value = spec[f.name]
+        if value is not None:
+            out[f.name] = [real(v) for v in value] if f.is_list else real(value)
+    return out
 
