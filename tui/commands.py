@@ -42,13 +42,22 @@ class LabCommands(Provider):
         live = getattr(self.app, "live", None)
         if live is None or not query.strip():
             return
-        found = 0
         text = query.strip().lstrip("#").lower()
+        exact = live.jobs.get(int(text)) if text.isdigit() else None
+        if exact is not None:
+            yield Hit(1.0, self._title(exact), partial(self.app.open_job, exact.id), help=exact.study or None)
+        found = 0
         for job in sorted(live.jobs.values(), key=lambda j: -j.id):
-            title = f"Open job {job.id}: {job.kind} {job.short_spec()} ({job.status})"
-            if text == str(job.id) or text in title.lower():
-                score = 1.0 if text == str(job.id) else max(0.1, matcher.match(title))
-                yield Hit(score, title, partial(self.app.open_job, job.id), help=job.study or None)
+            if job is exact:
+                continue
+            title = self._title(job)
+            if text in title.lower():
+                yield Hit(min(0.9, max(0.1, matcher.match(title))), title, partial(self.app.open_job, job.id),
+                          help=job.study or None)
                 found += 1
                 if found >= MAX_JOB_HITS:
                     return
+
+    @staticmethod
+    def _title(job) -> str:
+        return f"Open job {job.id}: {job.kind} {job.short_spec()} ({job.status})"

@@ -40,7 +40,7 @@ def status_text(job: Job) -> Text:
 
 def wait_text(job: Job, engine_running: bool) -> str:
     if not engine_running:
-        return "engine not running"
+        return "engine stopped"
     return job.wait_reason or "waiting for the engine"
 
 

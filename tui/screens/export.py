@@ -94,6 +94,7 @@ class ExportScreen(ModalScreen[str | None]):
         path = Path(box.value)
         if path.suffix.lstrip(".") in FORMATS:
             box.value = str(path.with_suffix("." + self.format))
+        box.focus()  # Enter now writes
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -62,30 +62,31 @@ class HelpScreen(ModalScreen[None]):
 
     def _content(self):
         screen = self.under
-        table = Table(box=None, show_header=False, pad_edge=False)
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
+        pairs = []
         seen = set()
-        bindings = []
-        for node in [*screen.focus_chain[:1], screen]:
-            for b in getattr(node, "BINDINGS", []):
-                if isinstance(b, Binding):
-                    bindings.append(b)
-        for widget in screen.query("JobTable"):
-            bindings += [b for b in widget.BINDINGS if isinstance(b, Binding)]
-            break
-        for b in bindings:
+        for b in getattr(screen, "BINDINGS", []):
+            if not isinstance(b, Binding) or not b.description:
+                continue
             name = key_name(b.key)
-            if name in seen or not b.description:
+            if name in seen:
                 continue
             seen.add(name)
-            table.add_row(name, b.description)
+            pairs.append((name, b.tooltip or b.description))
+        table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column(ratio=1)
+        for pair in pairs:
+            table.add_row(*pair)
         title = type(screen).__name__.replace("Screen", "").lower() or "dashboard"
-        parts = [Text(f"Keys: {title}", style="bold"), table, Text("")]
+        parts = [Text(f"Keys: {title}", style="bold")]
         note = NOTES.get(type(screen).__name__)
         if note:
-            parts += [Text(note), Text("")]
-        parts += [Text("Everywhere", style="bold"), Text(GLOBAL), Text(""),
-                  Text("Mouse: click pane names, rows (twice to open), column titles (to sort), tabs, buttons.",
-                       style="dim"), Text("escape or ? closes this help", style="dim")]
+            parts.append(Text(note, style="dim"))
+        parts.append(table)
+        if screen.query("JobTable"):
+            parts.append(Text("move: arrows or j k, page up/down, g G (first, last); Enter opens; "
+                              "a double click opens too", style="dim"))
+        parts += [Text(""), Text("Everywhere", style="bold"), Text(GLOBAL, style="dim"),
+                  Text("Mouse: pane names, rows, column titles (sort), tabs and buttons are clickable. "
+                       "escape or ? closes this help.", style="dim")]
         return Group(*parts)

@@ -92,8 +92,7 @@ class JobScreen(LabScreen):
         store = self.app.store
         self.job = store.job(self.job_id)
         self.metric_id = self.log_id = 0
-        plots = self.query_one(MetricPlots)
-        plots.series.clear()
+        self.query_one(MetricPlots).reset()
         self.query_one("#log-view", RichLog).clear()
         self.outputs_key = None
         self._read_new()

@@ -15,14 +15,14 @@ from tui.widgets.jobs_pane import JobsPane
 class QueueScreen(LabScreen):
     MODE = "queue"
     BINDINGS = [
-        Binding("c", "cancel", "cancel"),
-        Binding("r", "retry", "retry"),
-        Binding("R", "retry(True)", "retry fresh", show=False),
-        Binding("plus,equals_sign", "priority(1)", "prio+"),
-        Binding("minus", "priority(-1)", "lower prio", show=False),
-        Binding("slash", "filter", "filter"),
-        Binding("s", "status", "status", show=False),
-        Binding("o", "sort", "sort", show=False),
+        Binding("c", "cancel", "cancel", tooltip="cancel the job (asks first)"),
+        Binding("r", "retry", "retry", tooltip="queue a failed or cancelled job again (resumes)"),
+        Binding("R", "retry(True)", "retry fresh", show=False, tooltip="queue it again from scratch"),
+        Binding("plus,equals_sign", "priority(1)", "prio+", tooltip="raise priority: before every queued job"),
+        Binding("minus", "priority(-1)", "prio-", show=False, tooltip="lower priority by one"),
+        Binding("slash", "filter", "filter", tooltip="filter: words, status:, kind:, study:, field=value"),
+        Binding("s", "status", "status", show=False, tooltip="cycle the status filter"),
+        Binding("o", "sort", "sort", show=False, tooltip="cycle the sort order"),
         Binding("O", "reverse", "reverse sort", show=False),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]

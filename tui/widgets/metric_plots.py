@@ -58,6 +58,7 @@ class MetricPlots(Vertical):
         self.series: Series = {}
         self.epochs = epochs
         self.groups: list[PlotGroup] = []
+        self.plots: dict[str, Plot] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="metric-latest")
@@ -67,10 +68,7 @@ class MetricPlots(Vertical):
 
     def reset(self) -> None:
         self.series.clear()
-        self.update_plots(set(self.groups_names()))
-
-    def groups_names(self) -> list[str]:
-        return [n for g in self.groups for n in g.names]
+        self.update_plots(set())
 
     def add(self, rows) -> None:
         touched = add_rows(self.series, rows)
@@ -78,33 +76,28 @@ class MetricPlots(Vertical):
             self.update_plots(touched)
 
     def update_plots(self, touched: set[str]) -> None:
-        groups = group_series(self.series, self.epochs)
-        layout = [(g.key, tuple(g.names)) for g in groups]
-        if layout != [(g.key, tuple(g.names)) for g in self.groups]:
-            self.groups = groups
-            self._rebuild()
-        else:
-            self.groups = groups
-            for group in groups:
-                if touched & set(group.names):
-                    self.query_one(f"#plot-{group.key}", Plot).changed()
-        self._latest()
-
-    def _rebuild(self) -> None:
-        self.query_one("#metric-empty").display = not self.groups
+        self.groups = group_series(self.series, self.epochs)
+        wanted = {g.key: g for g in self.groups}
+        for key in [k for k in self.plots if k not in wanted]:
+            self.plots.pop(key).remove()
+        for group in self.groups:
+            plot = self.plots.get(group.key)
+            if plot is None:
+                plot = self.plots[group.key] = Plot(self._drawer(group.key), classes=f"plot-{group.key}")
+                self.query_one(f"#row-{group.row}", Horizontal).mount(plot)
+            elif touched & set(group.names):
+                plot.changed()
         for row in (0, 1):
-            box = self.query_one(f"#row-{row}", Horizontal)
-            box.remove_children()
-            mine = [g for g in self.groups if g.row == row]
-            box.display = bool(mine)
-            box.mount_all([Plot(self._drawer(g.key), id=f"plot-{g.key}") for g in mine])
+            self.query_one(f"#row-{row}", Horizontal).display = any(g.row == row for g in self.groups)
+        self.query_one("#metric-empty").display = not self.groups
+        self._latest()
 
     def _drawer(self, key: str):
         def draw(plt) -> None:
             group = next((g for g in self.groups if g.key == key), None)
-            if group is not None:
-                widget = self.query_one(f"#plot-{key}", Plot)
-                draw_group(plt, self.series, group, widget.size.width or 40)
+            plot = self.plots.get(key)
+            if group is not None and plot is not None:
+                draw_group(plt, self.series, group, plot.size.width or 40)
         return draw
 
     def _latest(self) -> None:
