@@ -106,8 +106,10 @@ def map_job(store: EngineStore, points: int = 200) -> int:
     return job_id
 
 
-def populate(home: Path, bulk: int = 0) -> dict[str, int]:
-    """A store with one job of every state, a zoo study, a job with every table shape, and `bulk` old runs."""
+def populate(home: Path, bulk: int = 0, active: bool = True) -> dict[str, int]:
+    """A store with one job of every state, a zoo study, a job with every table shape, and `bulk` old runs.
+
+    `active=False` leaves nothing queued or running (for a real engine, which would run them)."""
     store = EngineStore(home)
     ids: dict[str, int] = {}
     ids["done"] = finished_train(store, {"net": "10.1", "samples": 1000, "lr": 0.001}, accuracy=0.9712)
@@ -123,6 +125,10 @@ def populate(home: Path, bulk: int = 0) -> dict[str, int]:
         store.apply_events([(job_id, "metrics", {"name": "val/accuracy", "steps": [1, 2], "values": [acc - 0.02, acc]})])
         store.finish(job_id, "done", result={"test_accuracy": acc}, headline=acc)
     ids["study_queued"] = study_ids[3]
+    if not active:
+        store.cancel(study_ids[3])
+        store.close()
+        return ids
     # running and queued jobs, one waiting on a dependency
     (running,) = store.submit([JobRequest("train", {"net": "1", "samples": 2000, "epochs": 4})])
     store.claim(running, "cpu0", "cpu", None)

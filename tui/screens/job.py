@@ -205,8 +205,7 @@ class JobScreen(LabScreen):
         widgets = []
         job = self.job
         if job and job.result:
-            numbers = [(k, v) for k, v in sorted(job.result.items()) if v is not None]
-            widgets.append(Static(key_values(numbers, title="result"), classes="result-table"))
+            widgets.append(Static(result_grid(job.result, self.app.size.width), classes="result-table"))
         elif job and job.status == "failed":
             widgets.append(Static(Text(f"failed: {job.reason or 'no reason recorded'}", style="red"),
                                   classes="result-table"))
@@ -298,6 +297,26 @@ class JobScreen(LabScreen):
         from tui.screens.export import ExportScreen
 
         self.app.push_screen(ExportScreen([self.job_id]))
+
+
+def result_grid(result: dict, width: int):
+    """A job's result as key/value pairs, two or three pairs a line (it is read at a glance)."""
+    from tui.cli.views import _plain
+
+    pairs = [(k, v) for k, v in sorted(result.items()) if v is not None]
+    per_line = max(1, min(3, width // 38))
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(per_line):
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(no_wrap=True)
+    for i in range(0, len(pairs), per_line):
+        cells = []
+        for key, value in pairs[i:i + per_line]:
+            shown = f"{value * 100:.2f}%" if "accuracy" in key and isinstance(value, float) and 0 <= value <= 1 \
+                else _plain(value)
+            cells += [key, Text(shown, style="bold green" if "accuracy" in key else "")]
+        grid.add_row(*cells)
+    return Group(Text("result", style="bold"), grid)
 
 
 def log_text(row) -> Text:

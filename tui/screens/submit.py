@@ -132,7 +132,14 @@ class SubmitScreen(ModalScreen[list[int] | None]):
     SubmitScreen #buttons { height: 1; align-horizontal: right; }
     SubmitScreen #buttons Button { margin-left: 2; }
     """
-    BINDINGS = [Binding("escape", "close", "close"), Binding("ctrl+s", "submit", "submit")]
+    BINDINGS = [
+        Binding("escape", "close", "close"),
+        Binding("ctrl+s", "submit", "submit"),
+        # Priority: move focus before the keys that follow are delivered (fast typing over SSH arrives
+        # in one burst; without this, "1<tab>256" would all land in the first field).
+        Binding("tab", "app.focus_next", "next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "previous field", show=False, priority=True),
+    ]
 
     def __init__(self, live, choice: str | None = None):
         super().__init__()
