@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import weakref
 
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.signal import Signal
 
 from jobs.schema import SpecError
 from runs.db import StoreError
@@ -33,6 +33,8 @@ class MnistlabApp(App[int]):
     Toast { max-width: 70; }
     """
     COMMANDS = App.COMMANDS | {LabCommands}
+    MODES = {name: (lambda name=name: _pane(name)) for name in ("queue", "devices", "studies", "history")}
+    DEFAULT_MODE = "queue"
     BINDINGS = [
         Binding("1", "mode('queue')", "queue", show=False),
         Binding("2", "mode('devices')", "devices", show=False),
@@ -55,7 +57,7 @@ class MnistlabApp(App[int]):
         self.start_engine_on_mount = start_engine
         self.poll_s = poll_s
         self.color_mode = colors or os.environ.get("MNISTLAB_TUI_COLORS") or "auto"
-        self.store_changed: Signal[Changes] = Signal(self, "store-changed")
+        self.lab_screens: weakref.WeakSet = weakref.WeakSet()  # the panes, told of every change
         self._store_ok = False
 
     @property
@@ -66,40 +68,43 @@ class MnistlabApp(App[int]):
         return bool(self.current_theme.ansi) or self.color_mode == "16" or self.console.color_system == "standard"
 
     # -- start ---------------------------------------------------------------------
-    def get_default_screen(self):
-        from tui.screens.problem import StartingScreen
-
-        return StartingScreen()
-
-    def on_mount(self) -> None:
-        from tui.screens.devices import DevicesScreen
-        from tui.screens.history import HistoryScreen
-        from tui.screens.queue import QueueScreen
-        from tui.screens.studies import StudiesScreen
-
+    def on_load(self) -> None:
+        """Before the first screen is built: the colours, and a first look at the store, so the first
+        frame shows the queue with its rows (no placeholder screen, no second paint)."""
         if self.color_mode == "16" or (self.color_mode == "auto" and self.console.color_system == "standard"):
             self.theme = "ansi-dark"
-        for name, screen in (("queue", QueueScreen), ("devices", DevicesScreen), ("studies", StudiesScreen),
-                             ("history", HistoryScreen)):
-            self.add_mode(name, screen)
-        self.open_store()
-        self.set_interval(self.poll_s, self.poll, name="store poll")
+        self._first_look()
 
-    def open_store(self) -> None:
-        """First look at the store: the panes, or a message saying what is wrong with it."""
+    def _first_look(self) -> bool:
         try:
             self.live.poll(force=True)
         except (StoreError, sqlite3.Error, OSError) as exc:
+            self.live.error = str(exc)
+            self._store_ok = False
+            return False
+        self.live.error = None
+        self._store_ok = True
+        return True
+
+    def on_mount(self) -> None:
+        self.set_interval(self.poll_s, self.poll, name="store poll")
+        self._opened()
+
+    def _opened(self) -> None:
+        if not self._store_ok:
             from tui.screens.problem import StoreProblem
 
-            self.live.error = str(exc)
-            self.push_screen(StoreProblem(str(exc)))
+            self.push_screen(StoreProblem(self.live.error or "unknown error"))
             return
-        self._store_ok = True
-        self.live.error = None
-        self.switch_mode("queue")
         if self.start_engine_on_mount:
             self.ensure_engine()
+
+    def open_store(self) -> None:
+        """Try the store again (after the person fixed it): the panes catch up, or the message stays."""
+        if self._first_look():
+            self._tell(Changes(jobs=set(self.live.jobs), new=set(self.live.jobs), moved=True, engine=True,
+                               data=True))
+        self._opened()
 
     def poll(self, force: bool = False) -> None:
         if not self._store_ok:
@@ -109,13 +114,17 @@ class MnistlabApp(App[int]):
         except (StoreError, sqlite3.Error, OSError) as exc:
             if self.live.error != str(exc):
                 self.live.error = str(exc)
-                self.store_changed.publish(Changes(engine=True))
+                self._tell(Changes(engine=True))
             return
         if self.live.error:
             self.live.error = None
             changes.engine = True
         if changes:
-            self.store_changed.publish(changes)
+            self._tell(changes)
+
+    def _tell(self, changes: Changes) -> None:
+        for screen in list(self.lab_screens):
+            screen.store_changed(changes)
 
     # -- the engine ------------------------------------------------------------------
     def ensure_engine(self) -> None:
@@ -198,6 +207,18 @@ class MnistlabApp(App[int]):
         from tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self.screen))
+
+
+def _pane(name: str):
+    if name == "queue":
+        from tui.screens.queue import QueueScreen as pane
+    elif name == "devices":
+        from tui.screens.devices import DevicesScreen as pane
+    elif name == "studies":
+        from tui.screens.studies import StudiesScreen as pane
+    else:
+        from tui.screens.history import HistoryScreen as pane
+    return pane()
 
 
 def run_dashboard() -> int:

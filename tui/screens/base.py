@@ -31,14 +31,29 @@ class LabScreen(Screen):
         return iter(())
 
     def on_mount(self) -> None:
-        self.app.store_changed.subscribe(self, self._store_changed)
+        self.app.lab_screens.add(self)
 
-    def _store_changed(self, changes: Changes) -> None:
-        if not self.is_current:
+    def on_unmount(self) -> None:
+        self.app.lab_screens.discard(self)
+
+    @property
+    def on_view(self) -> bool:
+        """On screen: the top screen, or the one right under a dialog. (Textual counts the screen under
+        any top screen as visible; repainting a pane hidden under a job's detail would cost for nothing.)"""
+        try:
+            stack = self.app.screen_stack
+        except Exception:  # noqa: BLE001 - no screens while the app shuts down
+            return False
+        return bool(stack) and (stack[-1] is self or (stack[-1].is_modal and len(stack) > 1 and stack[-2] is self))
+
+    def store_changed(self, changes: Changes) -> None:
+        """Called by the app after each look that found something (a direct call: a hidden pane is not
+        woken up, it only notes that it is stale)."""
+        if not self.on_view:
             self._stale = True
             return
         if changes.jobs or changes.engine:
-            self.query_one(TopBar).refresh()
+            self.query_one(TopBar).update()
         self.guard(self.on_changes, changes)
 
     def on_screen_resume(self) -> None:

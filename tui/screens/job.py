@@ -136,7 +136,10 @@ class JobScreen(LabScreen):
             self._show_head()
             if old is None or old.status != job.status or old.repro != job.repro or old.result != job.result:
                 self._show_spec()
-        self.refresh_bindings()
+        state = (job.status, job.cancel_requested)
+        if state != getattr(self, "_keys_state", None):  # the footer's keys follow the job, when they change
+            self._keys_state = state
+            self.refresh_bindings()
 
     # -- showing ---------------------------------------------------------------------
     def _show_head(self) -> None:
@@ -166,7 +169,11 @@ class JobScreen(LabScreen):
         note = job_rows.note_text(job, live.engine_running)
         if note.plain:
             parts.append(note)
-        self.query_one("#job-head", Static).update(Group(*parts))
+        key = tuple(p.plain for p in parts)
+        if key != getattr(self, "_head_key", None):
+            layout = len(parts) != len(getattr(self, "_head_key", ()) or ())
+            self._head_key = key
+            self.query_one("#job-head", Static).update(Group(*parts), layout=layout)
 
     def _show_spec(self) -> None:
         job = self.job

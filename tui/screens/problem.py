@@ -1,4 +1,4 @@
-"""Screens for when there is nothing to show yet: opening the store, or a store that cannot be used."""
+"""The screen for a store that cannot be used: what is wrong, and how to get out of it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-
-
-class StartingScreen(Screen):
-    def compose(self) -> ComposeResult:
-        yield Static(Text("mnistlab: opening the store…", style="dim"))
 
 
 class StoreProblem(Screen):

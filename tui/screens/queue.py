@@ -40,10 +40,18 @@ class QueueScreen(LabScreen):
 
     def on_changes(self, changes: Changes | None) -> None:
         self.pane.apply(changes)
-        self.refresh_bindings()
+        self._keys_follow_job()
 
     def on_job_table_highlighted(self, event: JobTable.Highlighted) -> None:
-        self.refresh_bindings()
+        self._keys_follow_job()
+
+    def _keys_follow_job(self) -> None:
+        """Refresh the footer's keys only when what they may do changed (a footer redraw is not cheap)."""
+        job = self._current()
+        state = (job.status, job.cancel_requested) if job else None
+        if state != getattr(self, "_keys_state", ()):
+            self._keys_state = state
+            self.refresh_bindings()
 
     def on_job_table_opened(self, event: JobTable.Opened) -> None:
         self.app.open_job(event.job_id)

@@ -61,9 +61,12 @@ class FilterBar(Horizontal):
         self._summarise()
 
     def set_counts(self, shown: int, total: int) -> None:
+        if (shown, total) == (self.shown, self.total) and self.total:
+            return
+        old = f"{self.shown} of {self.total} " if self.shown != self.total else f"{self.total} jobs "
         self.shown, self.total = shown, total
-        self.query_one("#filter-count", Static).update(
-            Text(f"{shown} of {total} " if shown != total else f"{total} jobs ", style="dim"))
+        text = f"{shown} of {total} " if shown != total else f"{total} jobs "
+        self.query_one("#filter-count", Static).update(Text(text, style="dim"), layout=len(text) != len(old))
 
     def _summarise(self) -> None:
         query = Query.parse(self.text)

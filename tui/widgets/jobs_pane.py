@@ -113,7 +113,7 @@ class JobsPane(Vertical):
         job = self.live.jobs.get(event.job_id) if event.job_id is not None else None
         note = self.query_one("#job-note", Static)
         if job is None:
-            note.update("")
+            self._note(note, Text(""))
             return
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"#{job.id} ", style="bold")
@@ -122,4 +122,9 @@ class JobsPane(Vertical):
             line.append(f" · study {job.study}", style="dim")
         line.append(" · ")
         line.append_text(job_rows.note_text(job, self.live.engine_running))
-        note.update(line)
+        self._note(note, line)
+
+    def _note(self, note: Static, line: Text) -> None:
+        if line != getattr(self, "_last_note", None):
+            self._last_note = line
+            note.update(line, layout=False)  # one line, always: no layout pass

@@ -48,7 +48,7 @@ def draw_group(plt, series: Series, group: PlotGroup, width: int, labels: dict[s
 class MetricPlots(Vertical):
     DEFAULT_CSS = """
     MetricPlots { height: 1fr; }
-    MetricPlots > #metric-latest { height: auto; max-height: 2; }
+    MetricPlots > #metric-latest { height: 2; }
     MetricPlots > Horizontal { height: 1fr; }
     MetricPlots > #metric-empty { color: $text-muted; padding: 1 2; }
     """
@@ -111,4 +111,4 @@ class MetricPlots(Vertical):
             out.append(f"{name} ", style="dim")
             out.append(value_text(name, last[1]), style="bold")
             out.append(f" @{last[0]}", style="dim")
-        self.query_one("#metric-latest", Static).update(out)
+        self.query_one("#metric-latest", Static).update(out, layout=False)

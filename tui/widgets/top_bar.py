@@ -20,6 +20,14 @@ class TopBar(Widget):
         self.title = title
         self._spans: list[tuple[int, int, str]] = []
 
+    def update(self) -> None:
+        """Repaint if what it says changed (engine, counts, error)."""
+        live = getattr(self.app, "live", None)
+        key = (live.engine_running, live.error, tuple(sorted(live.counts().items()))) if live else None
+        if key != getattr(self, "_key", ()):
+            self._key = key
+            self.refresh()
+
     def render(self) -> Text:
         app = self.app
         live = getattr(app, "live", None)
