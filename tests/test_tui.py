@@ -319,6 +319,44 @@ def test_job_detail_of_a_failed_job_and_a_missing_image_say_so(tmp_path, monkeyp
     run(go())
 
 
+def test_bad_tables_and_files_are_messages_in_place(tmp_path, monkeypatch):
+    """Whatever a job wrote, the dashboard shows the rest and says what it could not show."""
+    home = tmp_path / "home"
+    ids = populate(home)
+    store = EngineStore(home)
+    broken = home / "runs" / str(ids["maps"]) / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    store.apply_events([
+        (ids["maps"], "table", {"name": "bad_matrix", "payload": {"matrix": "oops"}}),
+        (ids["maps"], "table", {"name": "bad_curves", "payload": {"kind": "curves", "x": [1, 2], "series": 5}}),
+        (ids["maps"], "table", {"name": "empty_map", "payload": {"kind": "scatter", "x": [], "y": [],
+                                                                 "images": {"artifact": "gone", "key": "images"}}}),
+        (ids["maps"], "artifact", {"name": "broken", "kind": "image", "path": str(broken), "meta": {}}),
+    ])
+
+    async def go():
+        app = app_for(home, monkeypatch)
+        async with app.run_test(size=(120, 60)) as pilot:
+            await pilot.pause(0.2)
+            app.open_job(ids["maps"])
+            await wait_for(pilot, lambda: isinstance(app.screen, JobScreen))
+            app.screen.query_one("TabbedContent").active = "results"
+            text = await wait_for(pilot, lambda: "bad_matrix" in screen_text(app) and screen_text(app))
+            assert "table 'bad_matrix' (matrix) cannot be shown" in text
+            assert "accuracy under attack" in text  # the good tables still show
+            await pilot.press("v")  # two maps with images: which one?
+            await wait_for(pilot, lambda: "Which map?" in screen_text(app))
+            await pilot.press("enter")  # empty_map comes first: it cannot be shown, and says so
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, JobScreen)
+            app.screen.query_one("TabbedContent").active = "images"
+            text = await wait_for(pilot, lambda: "cannot read broken.png" in screen_text(app) and screen_text(app))
+            await pilot.press("escape")
+            assert app.is_running
+
+    run(go())
+
+
 def test_job_detail_follows_a_running_job(tmp_path, monkeypatch, engine_up):
     """New metric rows reach the plots within a look or two, read incrementally."""
     home = tmp_path / "home"
@@ -434,6 +472,28 @@ def test_devices_pane_shows_slots_and_the_machine(lab, monkeypatch, engine_up, s
     store.engine_stopped()
 
 
+def test_devices_pane_shows_gpu_use_and_memory(lab, monkeypatch, engine_up):
+    """With real GPUs, each GPU slot shows NVML's utilisation and memory (NVML is faked here)."""
+    from tui.sysinfo import GpuSample, Sampler
+
+    home, ids = lab
+    monkeypatch.setattr(Sampler, "_gpus", lambda self: [GpuSample(0, "NVIDIA H100 80GB HBM3", 87.0, 30 * 2**30,
+                                                                  80 * 2**30, 54)])
+    store = EngineStore(home)
+    store.engine_started(4242, [{"name": "gpu0", "label": "gpu 0 (NVIDIA H100)", "gpu": 0, "pretend": False,
+                                 "threads": 4, "worker_pid": None, "ready": True, "job_id": ids["running"]}], {})
+
+    async def go():
+        app = app_for(home, monkeypatch)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.press("2")
+            text = await wait_for(pilot, lambda: "H100" in screen_text(app) and screen_text(app))
+            assert "87%" in text and "30.0 GB/80.0 GB" in text and "54°C" in text
+
+    run(go())
+    store.engine_stopped()
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_history_compares_two_runs_and_exports_them(lab, monkeypatch, tmp_path, size):
     home, ids = lab
@@ -456,6 +516,12 @@ def test_history_compares_two_runs_and_exports_them(lab, monkeypatch, tmp_path, 
             await pilot.press("space")
             assert table.marked == {ids["done"], ids["done2"]}
             assert "●" in row_of(screen_text(app), ids["done"])
+            # the mouse marks too: a click on the mark column of a row
+            line = table.ids.index(ids["done2"]) - int(table.scroll_y) + 1
+            await pilot.click(JobTable, offset=(0, line))
+            assert table.marked == {ids["done"]}
+            await pilot.click(JobTable, offset=(0, line))
+            assert table.marked == {ids["done"], ids["done2"]}
             await pilot.press("c")
             await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
             text = await wait_for(pilot, lambda: "val/accuracy" in screen_text(app) and screen_text(app))

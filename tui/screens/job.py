@@ -296,7 +296,9 @@ class JobScreen(LabScreen):
             self.notify("this job has no map with images of its points", severity="warning")
             return
         if len(scatters) == 1:
-            self.app.push_screen(RegionScreen(self.job_id, *scatters[0], self.artifacts))
+            screen = self.guard(RegionScreen, self.job_id, *scatters[0], self.artifacts)
+            if screen is not None:
+                self.app.push_screen(screen)
         else:
             pick_scatter(self.app, self.job_id, scatters, self.artifacts)
 

@@ -9,6 +9,10 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 
 
+class PickList(OptionList):
+    BINDINGS = [Binding("j", "cursor_down", show=False), Binding("k", "cursor_up", show=False)]
+
+
 class Pick(ModalScreen[int | None]):
     DEFAULT_CSS = """
     Pick { align: center middle; }
@@ -25,7 +29,7 @@ class Pick(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text)
-            yield OptionList(*self.choices)
+            yield PickList(*self.choices)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -53,6 +53,8 @@ class RegionScreen(LabScreen):
     def __init__(self, job_id: int, name: str, payload: dict, artifacts: list[dict]):
         super().__init__()
         self.job_id, self.map_name, self.payload, self.artifacts = job_id, name, payload, artifacts
+        if not payload.get("x") or len(payload["x"]) != len(payload.get("y") or []):
+            raise ValueError(f"map {name!r} has no points to show (or its x and y differ in length)")
         (x0, x1), (y0, y1) = bounds(payload)
         self.full = ((x0, x1), (y0, y1))
         self.span = (max(x1 - x0, 1e-9), max(y1 - y0, 1e-9))
@@ -162,7 +164,11 @@ def pick_scatter(app, job_id: int, scatters: list[tuple[str, dict]], artifacts: 
     from tui.screens.pick import Pick
 
     def chosen(index: int | None) -> None:
-        if index is not None:
+        if index is None:
+            return
+        try:
             app.push_screen(RegionScreen(job_id, *scatters[index], artifacts))
+        except Exception as exc:  # noqa: BLE001 - a bad map is a message
+            app.report_error(f"{type(exc).__name__}: {exc}")
 
     app.push_screen(Pick("Which map?", [n for n, _ in scatters]), chosen)

@@ -29,6 +29,13 @@ REFRESH_S = 1.0
 WIDE = 120
 
 
+class GridTable(DataTable):
+    """A study grid: arrows or h j k l move over the cells, Enter opens the cell's run."""
+
+    BINDINGS = [Binding("j", "cursor_down", show=False), Binding("k", "cursor_up", show=False),
+                Binding("h", "cursor_left", show=False), Binding("l", "cursor_right", show=False)]
+
+
 def cell_text(cell: Cell, grid: Grid, r: int, c: int, ansi: bool) -> Text:
     text = Text(cell.text)
     if cell.mean is None:
@@ -79,7 +86,7 @@ class StudiesScreen(LabScreen):
         yield Static(id="grid-bar")
         with Horizontal(id="study-body"):
             with Vertical(id="study-main"):
-                yield DataTable(id="study-grid", cursor_type="cell", zebra_stripes=False)
+                yield GridTable(id="study-grid", cursor_type="cell", zebra_stripes=False)
                 yield Static(id="study-notes")
                 yield Static(id="study-empty")
             yield VerticalScroll(Static(id="study-images-content"), id="study-images")

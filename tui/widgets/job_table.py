@@ -184,7 +184,10 @@ class JobTable(ScrollView, can_focus=True):
         index = int(self.scroll_y) + event.y - 1
         if 0 <= index < len(self.ids):
             self._set_cursor(index)
-            if event.chain >= 2:
+            if self.marks_enabled and event.x == 0:  # a click on the mark column marks the run
+                self.toggle_mark(self.ids[index])
+                self.post_message(self.Highlighted(self, self.current))
+            elif event.chain >= 2:
                 self.action_open()
 
     # -- rendering ---------------------------------------------------------------
