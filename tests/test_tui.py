@@ -700,3 +700,47 @@ def test_copied_store_folder_reads_the_same(lab, tmp_path, monkeypatch):
             assert app.live.jobs[ids["done"]].headline == pytest.approx(0.9712)
 
     run(go())
+
+
+def test_study_presets_call_each_studys_own_plan(monkeypatch, tmp_path):
+    """Later studies plan with more than options (e.g. a store to find finished classifiers): the form
+    passes what a plan asks for by name, uses a `dashboard_plan` hook when there is one, and says when
+    it cannot give what a plan needs."""
+    from types import SimpleNamespace
+
+    from jobs.schema import Field
+    from runs.records import InputError, JobRequest
+    from runs.studies import STUDY_TYPES
+    from tui.presets import preset
+
+    seen = {}
+
+    def plan_with_store(options, store):
+        seen["store"] = store
+        return [JobRequest("train", {"net": "1", "samples": options["samples"]})]
+
+    fields = (Field("samples", int, 500, "images", min=1, max=60000),)
+    monkeypatch.setitem(STUDY_TYPES, "withstore", SimpleNamespace(
+        TYPE="withstore", TITLE="A study that looks in the store", OPTIONS=fields, plan=plan_with_store,
+        summarize=lambda name, jobs: None))
+    monkeypatch.setitem(STUDY_TYPES, "hooked", SimpleNamespace(
+        TYPE="hooked", TITLE="Hooked", OPTIONS=(), plan=lambda options, classifiers: [],
+        dashboard_plan=lambda options, store=None: [JobRequest("train", {"net": "2"})],
+        summarize=lambda name, jobs: None))
+    monkeypatch.setitem(STUDY_TYPES, "needy", SimpleNamespace(
+        TYPE="needy", TITLE="Needy", OPTIONS=(), plan=lambda options, classifiers: [],
+        summarize=lambda name, jobs: None))
+    store = Store(tmp_path / "home")
+
+    p = preset("withstore")
+    assert p.field_errors({"samples": "0"})["samples"] == ("study withstore spec, field 'samples': '0' is out of "
+                                                          "range; allowed: a whole number from 1 to 60000")
+    options, overrides = p.options_from({"samples": "700"})
+    assert [r.spec for r in p.plan(options, overrides, store)] == [{"net": "1", "samples": 700}]
+    assert seen["store"] is store
+    assert [r.spec for r in preset("hooked").plan({}, {}, store)] == [{"net": "2"}]
+    with pytest.raises(InputError, match="needs classifiers .* `mnistlab study needy`"):
+        preset("needy").plan({}, {}, store)
+    assert preset("augment") is None or preset("augment").type == "augment"  # absent until installed
+    zoo = preset("zoo")
+    assert [f.name for f in zoo.overrides] == ["epochs", "batch_size"]
