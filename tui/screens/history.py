@@ -65,7 +65,6 @@ class HistoryScreen(LabScreen):
 
     def _say_marks(self) -> None:
         n = len(self.pane.table.marked)
-        self.sub_title = f"{n} marked"
         self.notify(f"{n} run(s) marked: c compares them, e exports them", timeout=2)
 
     def action_clear(self) -> None:
