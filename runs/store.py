@@ -108,6 +108,14 @@ class Store:
             params.append(name)
         return self.query(sql + " ORDER BY id", params)
 
+    def metrics_after(self, job_id: int, after_id: int) -> list[sqlite3.Row]:
+        """Like `metrics(job_id, after_id=...)`, but found through the row id once `after_id` is set:
+        a live reader's look costs the rows written since its last look, not the run's whole history."""
+        if after_id <= 0:
+            return self.metrics(job_id)
+        return self.query("SELECT id, name, step, value FROM metrics WHERE +job_id = ? AND id > ? ORDER BY id",
+                          (job_id, after_id))
+
     def series(self, job_id: int, name: str) -> list[tuple[int, float]]:
         rows = self.query("SELECT step, value FROM metrics WHERE job_id = ? AND name = ? ORDER BY step",
                           (job_id, name))
@@ -124,6 +132,12 @@ class Store:
     def artifacts(self, job_id: int) -> list[dict]:
         rows = self.query("SELECT name, kind, path, meta FROM artifacts WHERE job_id = ? ORDER BY name", (job_id,))
         return [{"name": r[0], "kind": r[1], "path": r[2], "meta": json.loads(r[3])} for r in rows]
+
+    def outputs_seq(self, job_id: int) -> int:
+        """The change counter of a job's newest table or artifact (0 if none): has anything new to show?"""
+        rows = self.query("SELECT max(seq) FROM (SELECT seq FROM result_tables WHERE job_id = ? "
+                          "UNION ALL SELECT seq FROM artifacts WHERE job_id = ?)", (job_id, job_id))
+        return rows[0][0] or 0
 
     def artifact_path(self, job_id: int, name: str) -> Path | None:
         rows = self.query("SELECT path FROM artifacts WHERE job_id = ? AND name = ?", (job_id, name))

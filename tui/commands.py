@@ -1,0 +1,63 @@
+"""The dashboard's entries in the command palette (ctrl+p): panes, submit forms, jobs by id or spec."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+PANES = (("queue", "Go to the queue"), ("devices", "Go to the devices"), ("studies", "Go to the studies"),
+         ("history", "Go to history and compare"))
+MAX_JOB_HITS = 20
+
+
+class LabCommands(Provider):
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app = self.app
+        out: list[tuple[str, object, str]] = [(title, partial(app.switch_mode, mode), f"key {i}")
+                                              for i, (mode, title) in enumerate(PANES, 1)]
+        out.append(("Submit a job…", app.action_submit, "the form for any job kind or study (n)"))
+        from jobs.kinds import KINDS
+
+        for name, kind in KINDS.items():
+            out.append((f"Submit a {name} job…", partial(app.action_submit, f"kind:{name}"), kind.summary))
+        from tui.presets import presets
+
+        for preset in presets():
+            out.append((f"Submit study: {preset.title}…", partial(app.action_submit, f"study:{preset.type}"),
+                        preset.summary))
+        out.append(("Start the engine", app.action_start_engine, "if none runs for this data folder (E)"))
+        return out
+
+    async def discover(self) -> Hits:
+        for title, command, help_ in self._commands():
+            yield DiscoveryHit(title, command, help=help_)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, command, help_ in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), command, help=help_)
+        live = getattr(self.app, "live", None)
+        if live is None or not query.strip():
+            return
+        text = query.strip().lstrip("#").lower()
+        exact = live.jobs.get(int(text)) if text.isdigit() else None
+        if exact is not None:
+            yield Hit(1.0, self._title(exact), partial(self.app.open_job, exact.id), help=exact.study or None)
+        found = 0
+        for job in sorted(live.jobs.values(), key=lambda j: -j.id):
+            if job is exact:
+                continue
+            title = self._title(job)
+            if text in title.lower():
+                yield Hit(min(0.9, max(0.1, matcher.match(title))), title, partial(self.app.open_job, job.id),
+                          help=job.study or None)
+                found += 1
+                if found >= MAX_JOB_HITS:
+                    return
+
+    @staticmethod
+    def _title(job) -> str:
+        return f"Open job {job.id}: {job.kind} {job.short_spec()} ({job.status})"

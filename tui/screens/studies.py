@@ -1,0 +1,294 @@
+"""Studies: each study's `StudyView` (runs/studies/table.py), filling in live as its jobs finish.
+
+Generic over every study type: a view has grids (one at a time; `[` and `]`
+step through them, e.g. FGSM's one matrix per epsilon), cells with
+mean ± std over seeds or a pending/failed mark, colours when the grid has
+a `color_scale`, the diagonal marked when it asks, and images to show
+beside (wide terminals) or below the grids. Enter on a cell opens its job.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Static, Tab, Tabs
+
+from runs.studies.table import Cell, Grid, StudyView
+from tui.colors import heat, position
+from tui.live import Changes
+from tui.screens.base import LabScreen
+from tui.widgets.picture import artifact_picture
+
+REFRESH_S = 1.0
+WIDE = 120
+
+
+class GridTable(DataTable):
+    """A study grid: arrows or h j k l move over the cells, Enter opens the cell's run."""
+
+    BINDINGS = [Binding("j", "cursor_down", show=False), Binding("k", "cursor_up", show=False),
+                Binding("h", "cursor_left", show=False), Binding("l", "cursor_right", show=False)]
+
+
+def cell_text(cell: Cell, grid: Grid, r: int, c: int, ansi: bool) -> Text:
+    text = Text(cell.text)
+    if cell.mean is None:
+        text.stylize("red" if cell.failed and not cell.pending else "dim")
+    elif grid.color_scale:
+        text.stylize(heat(position(cell.mean, *grid.color_scale), ansi))
+    if grid.diagonal and r == c:
+        text.stylize("bold underline")
+    return text
+
+
+class StudiesScreen(LabScreen):
+    MODE = "studies"
+    DEFAULT_CSS = """
+    StudiesScreen Tabs { height: 2; }
+    StudiesScreen #study-head { height: auto; max-height: 2; padding: 0 1; }
+    StudiesScreen #grid-bar { height: 1; padding: 0 1; background: $boost; }
+    StudiesScreen #study-body { height: 1fr; }
+    StudiesScreen #study-main { width: 1fr; }
+    StudiesScreen #study-grid { height: auto; }
+    StudiesScreen #study-notes { height: auto; padding: 0 1; color: $text-muted; }
+    StudiesScreen #study-images { display: none; padding: 0 1; }
+    StudiesScreen #study-images.has-images { display: block; }
+    StudiesScreen.wide #study-images { width: 45%; height: 1fr; }
+    StudiesScreen #study-empty { padding: 1 2; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("right_square_bracket", "grid(1)", "next grid"),
+        Binding("left_square_bracket", "grid(-1)", "prev grid", show=False),
+        Binding("greater_than_sign,full_stop", "study(1)", "next study", show=False),
+        Binding("less_than_sign,comma", "study(-1)", "prev study", show=False),
+        Binding("e", "export", "export"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.names: list[str] = []
+        self.current: str | None = None
+        self.view: StudyView | None = None
+        self.grid_index = 0
+        self._shape: tuple | None = None
+        self._refreshed = 0.0
+        self._pending = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Tabs(id="study-tabs")
+        yield Static(id="study-head")
+        yield Static(id="grid-bar")
+        with Horizontal(id="study-body"):
+            with Vertical(id="study-main"):
+                yield GridTable(id="study-grid", cursor_type="cell", zebra_stripes=False)
+                yield Static(id="study-notes")
+                yield Static(id="study-empty")
+            yield VerticalScroll(Static(id="study-images-content"), id="study-images")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_class(self.app.size.width >= WIDE, "wide")
+        self.guard(self.load_studies)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "wide")
+        self.call_after_refresh(lambda: self.guard(self._show_images))
+
+    # -- which studies ------------------------------------------------------------
+    def load_studies(self) -> None:
+        names = [s["name"] for s in self.app.store.studies()]
+        tabs = self.query_one(Tabs)
+        if names != self.names:
+            self.names = names
+            tabs.clear()
+            for name in names:
+                tabs.add_tab(Tab(name, id=f"study-{_tab_id(name)}"))
+            if names:
+                pick = self.current if self.current in names else names[0]
+                tabs.active = f"study-{_tab_id(pick)}"
+        if not names:
+            self.current = None
+            self.query_one("#study-empty", Static).update(
+                "no studies yet: press n and choose a study (e.g. the zoo), or run `mnistlab study zoo`")
+            self.query_one("#study-empty").display = True
+            self.query_one("#study-grid").display = False
+        self.show_view()
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        if event.tab is None:
+            return
+        name = next((n for n in self.names if f"study-{_tab_id(n)}" == event.tab.id), None)
+        if name != self.current:
+            self.current = name
+            self.grid_index = 0
+            self._shape = None
+            self.guard(self.show_view)
+
+    # -- live --------------------------------------------------------------------------
+    def on_changes(self, changes: Changes | None) -> None:
+        if changes is None:
+            self.load_studies()
+            return
+        jobs = self.app.live.jobs
+        studies = {jobs[i].study for i in changes.jobs if i in jobs}
+        if any(s and s not in self.names for s in studies):
+            self.load_studies()
+        elif self.current in studies:
+            self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        """At most one recomputation of the view a second, however many jobs changed."""
+        if self._pending:
+            return
+        wait = REFRESH_S - (time.monotonic() - self._refreshed)
+        if wait <= 0:
+            self.guard(self.show_view)
+        else:
+            self._pending = True
+            self.set_timer(wait, lambda: self.guard(self.show_view))
+
+    # -- showing ----------------------------------------------------------------------
+    def show_view(self) -> None:
+        self._pending = False
+        self._refreshed = time.monotonic()
+        if self.current is None:
+            self.view = None
+            return
+        try:
+            self.view = self.app.store.study_view(self.current)
+        except Exception as exc:  # noqa: BLE001 - e.g. a study type whose module is not installed here
+            self.view = None
+            self.query_one("#study-head", Static).update(
+                Text(f"study '{self.current}' cannot be shown: {type(exc).__name__}: {exc}", style="red"))
+            self.query_one("#study-grid").display = False
+            return
+        view = self.view
+        self.query_one("#study-empty").display = False
+        self.query_one("#study-grid").display = True
+        counts = "  ".join(f"{n} {s}" for s, n in sorted(view.counts.items())) or "no jobs"
+        self.query_one("#study-head", Static).update(
+            Text.assemble((view.title, "bold"), ("  " + counts, "dim")))
+        self.grid_index = min(self.grid_index, max(0, len(view.grids) - 1))
+        self._show_grid()
+        notes = [*(view.grids[self.grid_index].notes if view.grids else []), *view.notes]
+        self.query_one("#study-notes", Static).update(Text("\n".join(notes)))
+        self._show_images()
+
+    def _show_grid(self) -> None:
+        view = self.view
+        bar = self.query_one("#grid-bar", Static)
+        table = self.query_one(DataTable)
+        if not view.grids:
+            bar.update(Text("this study has nothing to show yet", style="dim"))
+            table.clear(columns=True)
+            self._shape = None
+            return
+        grid = view.grids[self.grid_index]
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if len(view.grids) > 1:
+            line.append(f"◀ [ grid {self.grid_index + 1} of {len(view.grids)} ] ▶  ", style="bold")
+        line.append(f"{grid.title}", style="bold")
+        line.append(f" ({grid.unit})" if grid.unit else "", style="dim")
+        if grid.color_scale:
+            lo, hi = grid.color_scale
+            line.append(f"  colour: {lo:g} ", style="dim")
+            line.append("■", style=heat(0.0, self.app.ansi_mode))
+            line.append("■", style=heat(0.5, self.app.ansi_mode))
+            line.append("■", style=heat(1.0, self.app.ansi_mode))
+            line.append(f" {hi:g}", style="dim")
+        bar.update(line)
+        ansi = self.app.ansi_mode
+        shape = (self.current, self.grid_index, grid.row_label, tuple(grid.columns), tuple(l for l, _ in grid.rows))
+        if shape != self._shape:
+            self._shape = shape
+            table.clear(columns=True)
+            table.add_column(Text(grid.row_label, style="bold"), key="label")
+            for c, name in enumerate(grid.columns):
+                table.add_column(Text(str(name), justify="right"), key=f"c{c}")
+            for r, (label, cells) in enumerate(grid.rows):
+                table.add_row(Text(str(label), style="bold"),
+                              *[cell_text(cell, grid, r, c, ansi) for c, cell in enumerate(cells)], key=f"r{r}")
+            self.call_after_refresh(table.refresh, layout=True)  # its height follows its rows, once counted
+        else:
+            for r, (_, cells) in enumerate(grid.rows):
+                for c, cell in enumerate(cells):
+                    table.update_cell_at(Coordinate(r, c + 1), cell_text(cell, grid, r, c, ansi))
+
+    def _show_images(self) -> None:
+        box = self.query_one("#study-images", VerticalScroll)
+        content = self.query_one("#study-images-content", Static)
+        images = self.view.images if self.view else []
+        box.set_class(bool(images), "has-images")
+        if not images:
+            content.update("")
+            return
+        wide = self.has_class("wide")
+        width = max(20, (box.size.width if wide and box.size.width else self.size.width) - 3)
+        store = self.app.store
+        parts = []
+        found: dict[int, list[dict]] = {}
+        for image in images:
+            job_id, name = image.get("job_id"), image.get("artifact")
+            if job_id not in found:
+                try:
+                    found[job_id] = store.artifacts(job_id) if job_id is not None else []
+                except Exception:  # noqa: BLE001
+                    found[job_id] = []
+            artifact = next((a for a in found[job_id] if a["name"] == name), None)
+            parts.append(Text(image.get("caption") or f"job {job_id}: {name}", style="bold"))
+            parts.append(artifact_picture(artifact, str(name), width, 30, self.app.ansi_mode))
+            parts.append(Text(""))
+        content.update(Group(*parts))
+
+    # -- keys --------------------------------------------------------------------------
+    def action_grid(self, step: int) -> None:
+        if not self.view or len(self.view.grids) < 2:
+            self.notify("this study has a single grid", timeout=1.5)
+            return
+        self.grid_index = (self.grid_index + step) % len(self.view.grids)
+        self.guard(self.show_view)
+
+    def action_study(self, step: int) -> None:
+        if not self.names:
+            return
+        i = self.names.index(self.current) if self.current in self.names else 0
+        self.query_one(Tabs).active = f"study-{_tab_id(self.names[(i + step) % len(self.names)])}"
+
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+
+        if self.current:
+            self.app.push_screen(ExportScreen(study=self.current, format_="md"))
+
+    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+        if not self.view or not self.view.grids or event.coordinate.column == 0:
+            return
+        grid = self.view.grids[self.grid_index]
+        r, c = event.coordinate.row, event.coordinate.column - 1
+        if r >= len(grid.rows) or c >= len(grid.rows[r][1]):
+            return
+        ids = grid.rows[r][1][c].job_ids
+        if len(ids) == 1:
+            self.app.open_job(ids[0])
+        elif ids:
+            from tui.screens.pick import Pick
+
+            jobs = self.app.live.jobs
+            choices = [f"job {i}: {jobs[i].status} {jobs[i].short_spec()}" if i in jobs else f"job {i}" for i in ids]
+
+            def chosen(index: int | None) -> None:
+                if index is not None:
+                    self.app.open_job(ids[index])
+
+            self.app.push_screen(Pick(f"{grid.rows[r][0]} · {grid.columns[c]}: which run?", choices), chosen)
+
+
+def _tab_id(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else f"_{ord(ch):x}" for ch in name)

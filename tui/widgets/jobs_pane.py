@@ -1,0 +1,130 @@
+"""A filterable, sortable job table with a line about the highlighted job (queue and history panes).
+
+Live updates are incremental: rows whose status or priority did not change
+are repainted in place; the list is re-filtered and re-sorted only when the
+order can have changed.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from tui import job_rows
+from tui.jobquery import SORT_CYCLE, VOLATILE_SORTS, Query, arrange, next_status, with_status
+from tui.live import Changes, Live
+from tui.widgets.filter_bar import FilterBar
+from tui.widgets.job_table import JobTable
+
+
+class JobsPane(Vertical):
+    DEFAULT_CSS = """
+    JobsPane { height: 1fr; }
+    JobsPane > #job-note { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, live: Live, *, query: str = "", sort: str = "queue", reverse: bool = False,
+                 marks: bool = False, empty: str = "no jobs", id: str | None = None):
+        super().__init__(id=id)
+        self.live = live
+        self.query_text, self.sort, self.reverse = query, sort, reverse
+        self.marks = marks
+        self.empty = empty
+        self._query = Query.parse(query)
+
+    def compose(self) -> ComposeResult:
+        yield FilterBar(self.query_text)
+        yield JobTable(marks=self.marks, empty=self.empty)
+        yield Static(id="job-note")
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    def on_mount(self) -> None:
+        self.filter_bar.set_sort(self.sort, self.reverse)
+        self.table.set_sort(self.sort, self.reverse)
+        self.rearrange()
+
+    # -- live ------------------------------------------------------------------
+    def apply(self, changes: Changes | None) -> None:
+        table = self.table
+        table.set_engine_running(self.live.engine_running)
+        if changes is None or changes.moved or changes.engine or (changes.jobs and self.sort in VOLATILE_SORTS):
+            self.rearrange()
+        elif changes.jobs:
+            # Same order; a changed job may now (not) match a text filter, e.g. its reason.
+            shown = set(table.ids)
+            if any((i in shown) != self._query.matches(self.live.jobs[i]) for i in changes.jobs):
+                self.rearrange()
+            else:
+                table.lookup = self.live.jobs
+                table.refresh_jobs(changes.jobs)
+
+    def rearrange(self, keep: int | None = None) -> None:
+        ids = arrange(self.live.jobs.values(), self._query, self.sort, self.reverse)
+        self.table.set_engine_running(self.live.engine_running)
+        self.table.set_rows(ids, self.live.jobs, keep=keep)
+        self.filter_bar.set_counts(len(ids), len(self.live.jobs))
+
+    # -- filter and sort -----------------------------------------------------------
+    def set_query(self, text: str) -> None:
+        self.query_text = text
+        self._query = Query.parse(text)
+        self.filter_bar.set_text(text)
+        self.rearrange()
+
+    def cycle_status(self) -> str:
+        status = next_status(self.query_text)
+        self.set_query(with_status(self.query_text, status))
+        return status
+
+    def cycle_sort(self) -> None:
+        i = SORT_CYCLE.index(self.sort) if self.sort in SORT_CYCLE else -1
+        self.set_sort(SORT_CYCLE[(i + 1) % len(SORT_CYCLE)], self.reverse)
+
+    def set_sort(self, sort: str, reverse: bool) -> None:
+        self.sort, self.reverse = sort, reverse
+        self.filter_bar.set_sort(sort, reverse)
+        self.table.set_sort(sort, reverse)
+        self.rearrange()
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        event.stop()
+        self.query_text = event.text
+        self._query = Query.parse(event.text)
+        self.rearrange()
+
+    def on_filter_bar_done(self, event: FilterBar.Done) -> None:
+        event.stop()
+        self.table.focus()
+
+    def on_job_table_sort_clicked(self, event: JobTable.SortClicked) -> None:
+        event.stop()
+        self.set_sort(event.sort, not self.reverse if event.sort == self.sort else False)
+
+    def on_job_table_highlighted(self, event: JobTable.Highlighted) -> None:
+        job = self.live.jobs.get(event.job_id) if event.job_id is not None else None
+        note = self.query_one("#job-note", Static)
+        if job is None:
+            self._note(note, Text(""))
+            return
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"#{job.id} ", style="bold")
+        line.append(f"{job.kind} {job.short_spec()}")
+        if job.study:
+            line.append(f" · study {job.study}", style="dim")
+        line.append(" · ")
+        line.append_text(job_rows.note_text(job, self.live.engine_running))
+        self._note(note, line)
+
+    def _note(self, note: Static, line: Text) -> None:
+        if line != getattr(self, "_last_note", None):
+            self._last_note = line
+            note.update(line, layout=False)  # one line, always: no layout pass

@@ -1,0 +1,60 @@
+"""Image artifacts (PNG digit grids) as half-block pictures, scaled to fit; a missing file says so in place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from rich.console import Group
+from rich.text import Text
+
+from tui.pixels import halfblocks
+
+
+@lru_cache(maxsize=64)
+def _scaled(path: str, mtime: float, max_width: int, max_lines: int) -> tuple[tuple[int, ...], ...]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        grey = image.convert("L")
+        w, h = grey.size
+        scale = min(1.0, max_width / w, (max_lines * 2) / h)
+        if scale < 1.0:
+            grey = grey.resize((max(1, round(w * scale)), max(2, round(h * scale))), Image.BOX)
+        w, h = grey.size
+        data = grey.tobytes()
+    return tuple(tuple(data[r * w:(r + 1) * w]) for r in range(h))
+
+
+def picture(path: str | Path, max_width: int, max_lines: int, ansi: bool) -> Text:
+    p = Path(path)
+    rows = _scaled(str(p), p.stat().st_mtime, max(4, max_width), max(2, max_lines))
+    return halfblocks([list(r) for r in rows], color=not ansi)
+
+
+def pixels_picture(pixels, max_width: int, ansi: bool) -> Text:
+    """A uint8 (H, W) array (numpy or lists) scaled down to `max_width` cells."""
+    from PIL import Image
+    import numpy as np
+
+    array = np.asarray(pixels, dtype=np.uint8)
+    h, w = array.shape[:2]
+    if w > max_width:
+        image = Image.fromarray(array).resize((max_width, max(2, round(h * max_width / w))), Image.BOX)
+        array = np.asarray(image)
+    return halfblocks(array.tolist(), color=not ansi)
+
+
+def artifact_picture(artifact: dict | None, name: str, max_width: int, max_lines: int, ansi: bool):
+    """The picture with its caption, or a one-line message saying why it cannot be shown."""
+    if artifact is None:
+        return Text(f"image {name!r}: not in the store", style="yellow")
+    caption = (artifact.get("meta") or {}).get("caption") or ""
+    title = Text.assemble((name, "bold"), ("  " + caption if caption else "", "dim"))
+    path = Path(artifact["path"])
+    if not path.exists():
+        return Group(title, Text(f"missing: {path} is not in the run's folder any more", style="yellow"))
+    try:
+        return Group(title, picture(path, max_width, max_lines, ansi))
+    except Exception as exc:  # noqa: BLE001 - a damaged file is a message, not a crash
+        return Group(title, Text(f"cannot read {path.name}: {type(exc).__name__}: {exc}", style="red"))
