@@ -82,13 +82,13 @@ def test_retry_resumes_a_cancelled_job(home, cli):
     from runs.store import Store
     from tests.conftest import wait_until
 
-    job_id = cli("submit", "train", "--net", "10.1", "--samples", "20000", "--epochs", "3",
+    job_id = cli("submit", "train", "--net", "10.1", "--samples", "8000", "--epochs", "4",
                  "--json").json()["ids"][0]
     store = Store(home)
     wait_until(lambda: store.artifact_path(job_id, "checkpoint"), 300, what="a checkpoint")
     assert cli("cancel", job_id).code == 0
     wait_until(lambda: store.job(job_id).status == "cancelled", 20, what="the cancel")
     assert cli("retry", job_id).code == 0
-    done = wait_until(lambda: (j := store.job(job_id)).finished and j, 180, what="the retried job")
+    done = wait_until(lambda: (j := store.job(job_id)).finished and j, 300, what="the retried job")
     assert done.status == "done" and done.result["resumed_from_epoch"] >= 1
-    assert [s for s, _ in store.series(job_id, "val/accuracy")] == [1, 2, 3]
+    assert [s for s, _ in store.series(job_id, "val/accuracy")] == [1, 2, 3, 4]

@@ -9,6 +9,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 PANES = (("queue", "Go to the queue"), ("devices", "Go to the devices"), ("studies", "Go to the studies"),
          ("history", "Go to history and compare"))
 MAX_JOB_HITS = 20
+EXACT_JOB_SCORE = 1000.0  # above any fuzzy-match score (those grow with the match's length)
 
 
 class LabCommands(Provider):
@@ -35,17 +36,18 @@ class LabCommands(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
+        text = query.strip().lstrip("#").lower()
+        live = getattr(self.app, "live", None)
+        exact = live.jobs.get(int(text)) if live is not None and text.isdigit() else None
+        if exact is not None:  # on top: a number typed into the palette means a job id, not "Study 4"
+            yield Hit(EXACT_JOB_SCORE, self._title(exact), partial(self.app.open_job, exact.id),
+                      help=exact.study or None)
         for title, command, help_ in self._commands():
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), command, help=help_)
-        live = getattr(self.app, "live", None)
-        if live is None or not query.strip():
+        if live is None or not text:
             return
-        text = query.strip().lstrip("#").lower()
-        exact = live.jobs.get(int(text)) if text.isdigit() else None
-        if exact is not None:
-            yield Hit(1.0, self._title(exact), partial(self.app.open_job, exact.id), help=exact.study or None)
         found = 0
         for job in sorted(live.jobs.values(), key=lambda j: -j.id):
             if job is exact:

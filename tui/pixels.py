@@ -22,10 +22,14 @@ def halfblocks(pixels, max_width: int | None = None, color: bool = True) -> Text
     """A uint8 (H, W) array (or nested lists) as rich Text; downsampled to `max_width` columns."""
     rows = [list(map(int, r)) for r in pixels]
     height, width = len(rows), len(rows[0]) if rows else 0
-    step = max(1, -(-width // max_width)) if max_width else 1
-    if step > 1:
-        rows = [r[::step] for r in rows[::step]]
-        height, width = len(rows), len(rows[0])
+    if max_width and width > max_width:  # average boxes of pixels: thin strokes stay visible
+        import numpy as np
+        from PIL import Image
+
+        small = Image.fromarray(np.asarray(rows, dtype=np.uint8)).resize(
+            (max_width, max(2, round(height * max_width / width))), Image.BOX)
+        rows = np.asarray(small).tolist()
+        height, width = len(rows), max_width
     text = Text(no_wrap=True, overflow="crop")
     if not color:
         for r in range(0, height, 2):

@@ -34,15 +34,7 @@ def picture(path: str | Path, max_width: int, max_lines: int, ansi: bool) -> Tex
 
 def pixels_picture(pixels, max_width: int, ansi: bool) -> Text:
     """A uint8 (H, W) array (numpy or lists) scaled down to `max_width` cells."""
-    from PIL import Image
-    import numpy as np
-
-    array = np.asarray(pixels, dtype=np.uint8)
-    h, w = array.shape[:2]
-    if w > max_width:
-        image = Image.fromarray(array).resize((max_width, max(2, round(h * max_width / w))), Image.BOX)
-        array = np.asarray(image)
-    return halfblocks(array.tolist(), color=not ansi)
+    return halfblocks(pixels, max_width=max_width, color=not ansi)
 
 
 def artifact_picture(artifact: dict | None, name: str, max_width: int, max_lines: int, ansi: bool):
