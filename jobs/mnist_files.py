@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,6 +151,8 @@ def load_arrays(explicit: str | os.PathLike | None = None) -> tuple[dict[str, "n
 def download(target: Path | None = None, mirrors: tuple[str, ...] | None = None,
              timeout: float = 30.0) -> DataCheck:
     """Fetch missing or corrupt files from the mirrors into `target`, verifying each."""
+    import urllib.request  # here: only a download needs it, and the CLI starts faster without
+
     target = target or resolve_folder(None)[0]
     mirrors = mirrors or MIRRORS
     target.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
+# The spec fields that identify a run in one line, in this order (whichever a kind has).
+SHORT_SPEC_KEYS = ("net", "transform", "arch", "gan", "classifier", "nets", "eps", "scale", "samples", "epochs",
+                   "seed")
 FINISHED = ("done", "failed", "cancelled")
 
 
@@ -105,8 +108,14 @@ class Job:
 
     def short_spec(self) -> str:
         """The spec fields that identify the run, e.g. 'net=10.1 samples=1000 epochs=10'."""
-        keys = ("net", "transform", "samples", "epochs", "arch", "seed")
-        parts = [f"{k}={self.spec[k]}" for k in keys if k in self.spec and not (k == "seed" and self.spec[k] == 0)]
+        parts = []
+        for key in SHORT_SPEC_KEYS:
+            value = self.spec.get(key)
+            if value is None or (key == "seed" and value == 0):
+                continue
+            if isinstance(value, list):
+                value = ",".join(map(str, value))
+            parts.append(f"{key}={value}")
         return " ".join(parts) if parts else json.dumps(self.spec, sort_keys=True)
 
     def to_json(self) -> dict:

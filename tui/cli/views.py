@@ -117,9 +117,12 @@ def matrix_table(name: str, payload: dict) -> Table:
     table.add_column("", style="dim", justify="right")
     for label in labels:
         table.add_column(str(label), justify="right")
+    square = len(matrix) == len(matrix[0])
+    diagonal = payload.get("diagonal", square) and square  # a confusion matrix's diagonal is its hits
     for i, row in enumerate(matrix):
         row_label = (payload.get("row_labels") or labels)[i]
-        table.add_row(str(row_label), *[Text(_plain(v), style="bold" if i == j else "") for j, v in enumerate(row)])
+        table.add_row(str(row_label), *[Text(_plain(v), style="bold" if diagonal and i == j else "")
+                                        for j, v in enumerate(row)])
     return table
 
 
