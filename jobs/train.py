@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from jobs import data
 from jobs.context import Context
 from jobs.nets import build_net, build_optimizer

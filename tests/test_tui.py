@@ -240,7 +240,7 @@ def test_job_detail_shows_curves_results_spec_log_and_images(lab, monkeypatch, s
         async with app.run_test(size=size) as pilot:
             await pilot.pause(0.2)
             app.open_job(ids["done"])
-            screen = await wait_for(pilot, lambda: isinstance(app.screen, JobScreen) and app.screen)
+            await wait_for(pilot, lambda: isinstance(app.screen, JobScreen))
             text = await wait_for(pilot, lambda: "val/accuracy" in screen_text(app) and screen_text(app))
             assert "#%d train net=10.1" % ids["done"] in text and "✓ done" in text and "97.12%" in text
             braille = [ch for ch in text if 0x2800 < ord(ch) <= 0x28FF]

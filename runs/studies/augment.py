@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from jobs.schema import Field, SpecError
+from jobs.schema import Field
 from jobs.spec_augment import AUGMENT_NETS, TRANSFORMS
 from runs.records import Job, JobRequest
+from runs.studies.options import fill
 from runs.studies.table import Cell, Grid, StudyView, add_job, status_counts
 
 TYPE = "augment"
@@ -22,14 +23,7 @@ OPTIONS = (
 
 
 def validate(options: dict) -> dict:
-    out = {}
-    for f in OPTIONS:
-        value = options.get(f.name)
-        out[f.name] = f.default_for(out) if value in (None, "", []) else f.coerce("study augment", value)
-    for name in ("nets", "transforms", "seeds"):
-        if len(set(out[name])) != len(out[name]):
-            raise SpecError("study augment", name, out[name], "distinct values", "repeats a value")
-    return out
+    return fill("augment", OPTIONS, options, distinct=("nets", "transforms", "seeds"))
 
 
 def plan(options: dict, overrides: dict | None = None) -> list[JobRequest]:

@@ -14,6 +14,7 @@ from jobs.spec_fgsm import KIND as FGSM
 from jobs.spec_fgsm import samples_artifact
 from jobs.spec_train import FULL_TRAIN
 from runs.records import Job, JobRequest
+from runs.studies.options import fill
 from runs.studies.table import Cell, Grid, StudyView, add_job, status_counts
 
 TYPE = "fgsm"
@@ -31,11 +32,8 @@ OPTIONS = (
 
 
 def validate(options: dict) -> dict:
-    out = {}
-    for f in OPTIONS:
-        value = options.get(f.name)
-        # None: not given; "" is a value (an empty --tsne-eps turns the maps off)
-        out[f.name] = f.default_for(out) if value is None else f.coerce("study fgsm", value)
+    # "" is a value here: an empty --tsne-eps turns the maps off
+    out = fill("fgsm", OPTIONS, options, blank_is_default=False)
     if out["seeds"][0] == out["seeds"][1]:
         raise SpecError("study fgsm", "seeds", out["seeds"], "two different seeds", "repeats a seed")
     return out

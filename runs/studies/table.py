@@ -85,6 +85,28 @@ class StudyView:
         return {"name": self.name, "type": self.type, "title": self.title, "counts": self.counts,
                 "grids": [g.to_json() for g in self.grids], "notes": self.notes, "images": self.images}
 
+    def to_csv(self) -> str:
+        """One row per cell: grid, row, column, mean, std, n, pending, failed."""
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["grid", "row", "column", "mean", "std", "n", "pending", "failed"])
+        for grid in self.grids:
+            for label, cells in grid.rows:
+                writer.writerows([grid.title, label, column, c.mean, c.std, len(c.values), c.pending, c.failed]
+                                 for column, c in zip(grid.columns, cells))
+        return out.getvalue()
+
+    def export(self, format_: str) -> str:
+        """The view as "json", "md" or "csv" text (what `export --study` and the dashboard write)."""
+        if format_ == "json":
+            import json
+
+            return json.dumps(self.to_json(), indent=2, sort_keys=True)
+        return self.to_markdown() if format_ == "md" else self.to_csv()
+
     def to_markdown(self) -> str:
         parts = [f"## {self.title}", ""]
         for grid in self.grids:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from jobs.catalog import ABLATION_IDS, NETS, ZOO_IDS
-from jobs.schema import Field, SpecError
+from jobs.schema import Field
 from runs.records import Job, JobRequest
+from runs.studies.options import fill
 from runs.studies.table import Cell, Grid, StudyView, add_job, status_counts
 
 TYPE = "zoo"
@@ -21,13 +22,7 @@ OPTIONS = (
 
 
 def validate(options: dict) -> dict:
-    out = {}
-    for f in OPTIONS:
-        value = options.get(f.name)
-        out[f.name] = f.default_for(out) if value in (None, "", []) else f.coerce("study zoo", value)
-    if len(set(out["regimes"])) != len(out["regimes"]):
-        raise SpecError("study zoo", "regimes", out["regimes"], "distinct sizes", "repeats a size")
-    return out
+    return fill("zoo", OPTIONS, options, distinct=("regimes", "nets", "seeds"))
 
 
 def plan(options: dict, overrides: dict | None = None) -> list[JobRequest]:

@@ -70,20 +70,7 @@ def export(job_ids: Optional[list[str]] = typer.Argument(None, help="Job ids (or
         fail(f"--format {format_!r} is not allowed; allowed: {', '.join(FORMATS)}")
     s = store()
     if study:
-        view = s.study_view(study)
-        if format_ == "json":
-            text = json.dumps(view.to_json(), indent=2, sort_keys=True)
-        elif format_ == "md":
-            text = view.to_markdown()
-        else:
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            writer.writerow(["grid", "row", "column", "mean", "std", "n", "pending", "failed"])
-            for grid in view.grids:
-                for label, cells in grid.rows:
-                    writer.writerows([grid.title, label, col, c.mean, c.std, len(c.values), c.pending, c.failed]
-                                     for col, c in zip(grid.columns, cells))
-            text = buf.getvalue()
+        text = s.study_view(study).export(format_)
     else:
         if not job_ids:
             fail("export needs job ids or --study NAME, e.g. `mnistlab export 7 --format md`")

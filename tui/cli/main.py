@@ -20,7 +20,7 @@ from tui.cli import compare as compare_mod
 from tui.cli import export as export_mod
 from tui.cli import follow as follow_mod
 from tui.cli import jobs_cmd
-from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, err, print_error
+from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, print_error
 from tui.cli.bench_cmd import bench_app
 from tui.cli.data_cmd import data_app
 from tui.cli.engine_cmd import engine_app

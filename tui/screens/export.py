@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -29,19 +27,7 @@ def jobs_text(store, ids: list[int], format_: str) -> str:
 
 
 def study_text(store, name: str, format_: str) -> str:
-    view = store.study_view(name)
-    if format_ == "json":
-        return json.dumps(view.to_json(), indent=2, sort_keys=True)
-    if format_ == "md":
-        return view.to_markdown()
-    buf = io.StringIO()  # the columns of `mnistlab export --study NAME --format csv`
-    writer = csv.writer(buf)
-    writer.writerow(["grid", "row", "column", "mean", "std", "n", "pending", "failed"])
-    for grid in view.grids:
-        for label, cells in grid.rows:
-            writer.writerows([grid.title, label, col, c.mean, c.std, len(c.values), c.pending, c.failed]
-                             for col, c in zip(grid.columns, cells))
-    return buf.getvalue()
+    return store.study_view(name).export(format_)
 
 
 def default_name(ids: list[int] | None, study: str | None, format_: str) -> str:
