@@ -10,6 +10,7 @@ saved as `generator.pt` for the analysis (`ganmap`).
 
 from __future__ import annotations
 
+import copy
 import time
 
 import torch
@@ -25,6 +26,11 @@ from jobs.training import LOSS_FLUSH_EVERY, batch_starts
 GENERATOR = "generator"   # the saved generator: generator.pt in the run's folder
 FIXED_Z_SEED_OFFSET = 1   # the fixed z batch of the sample grids: its own stream, seed + 1
 CALIBRATION_BATCHES, CALIBRATION_SIZE = 20, 256
+EMA_WARMUP = 10  # the average's decay ramps up as (1 + t) / (10 + t), so early weights fade fast
+
+
+def ema_decay(iteration: int, target: float) -> float:
+    return min(target, (1 + iteration) / (EMA_WARMUP + iteration))
 
 
 def sample_name(epoch: int) -> str:
@@ -58,6 +64,33 @@ def recalibrate_batchnorm(net: nn.Module, z_dim: int, device: torch.device, seed
     net.train(was_training)
 
 
+def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
+               opt_d: torch.optim.Optimizer, real: torch.Tensor, z_dim: int) -> torch.Tensor:
+    """One discriminator and one generator update on a batch of real images (tanh scale).
+
+    Returns, detached and on the device: the generator loss, the discriminator loss,
+    and the sums of D(x) and of D(G(z)) over the batch.
+    """
+    b, device = len(real), real.device
+    ones, zeros = torch.ones(b, device=device), torch.zeros(b, device=device)
+    fake = generator(torch.randn(b, z_dim, device=device))
+
+    logit_real, logit_fake = discriminator(real), discriminator(fake.detach())
+    loss_d = (F.binary_cross_entropy_with_logits(logit_real, ones)
+              + F.binary_cross_entropy_with_logits(logit_fake, zeros))
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+
+    # Non-saturating generator loss, -log D(G(z)), against the discriminator just updated.
+    loss_g = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    with torch.no_grad():
+        return torch.stack([loss_g, loss_d, torch.sigmoid(logit_real).sum(), torch.sigmoid(logit_fake).sum()])
+
+
 def _report(ctx: Context, pending: list[torch.Tensor], last_step: int) -> None:
     values = torch.stack(pending).tolist()  # one device sync per flush
     steps = range(last_step - len(values) + 1, last_step + 1)
@@ -83,11 +116,18 @@ def run(spec: dict, ctx: Context) -> dict:
     params_g = sum(p.numel() for p in generator.parameters())
     params_d = sum(p.numel() for p in discriminator.parameters())
     ctx.log(f"{spec['arch']} GAN: generator {params_g:,} and discriminator {params_d:,} parameters on {device}")
+    # What is sampled and saved: an exponential moving average of the generator's weights (Yazici et
+    # al., ICLR 2019), steadier and sharper than the last iterate of a short training; ema=0 keeps
+    # the last weights.
+    averaged = copy.deepcopy(generator).requires_grad_(False)
+    pairs = list(zip(averaged.parameters(), generator.parameters()))
 
     fixed_z = torch.randn(spec["grid"], z_dim,
                           generator=torch.Generator().manual_seed(seed + FIXED_Z_SEED_OFFSET)).to(device)
     ctx.record(gan={"fixed_z": f"torch.randn({spec['grid']}, {z_dim}) from torch.Generator seed {seed + 1}",
-                    "loss": "non-saturating BCE with logits", "adam_betas": list(betas)})
+                    "loss": "non-saturating BCE with logits", "adam_betas": list(betas),
+                    "sampled_generator": f"EMA of the weights, decay {spec['ema']}" if spec["ema"] else "last weights",
+                    "batchnorm_statistics": "recomputed over 5,120 fresh z before every grid and the save"})
     shuffle = torch.Generator().manual_seed(seed)  # on CPU, so the order does not depend on the device
     starts = batch_starts(n, batch_size)
     start_epoch, iteration, train_time, history = 0, 0, 0.0, []
@@ -95,6 +135,7 @@ def run(spec: dict, ctx: Context) -> dict:
     state = ctx.load_checkpoint()
     if state is not None:
         generator.load_state_dict(state["generator"])
+        averaged.load_state_dict(state["averaged"])
         discriminator.load_state_dict(state["discriminator"])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
@@ -119,29 +160,16 @@ def run(spec: dict, ctx: Context) -> dict:
         for start in starts:
             ctx.check_cancelled()
             real = real_images[order[start:start + batch_size]]
-            b = len(real)
-            ones, zeros = torch.ones(b, device=device), torch.zeros(b, device=device)
-            fake = generator(torch.randn(b, z_dim, device=device))
-
-            logit_real, logit_fake = discriminator(real), discriminator(fake.detach())
-            loss_d = (F.binary_cross_entropy_with_logits(logit_real, ones)
-                      + F.binary_cross_entropy_with_logits(logit_fake, zeros))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-
-            # Non-saturating generator loss: -log D(G(z)), on the discriminator just updated.
-            loss_g = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-
-            iteration += 1
-            count += b
+            step = train_step(generator, discriminator, opt_g, opt_d, real, z_dim)
             with torch.no_grad():
-                pending.append(torch.stack([loss_g, loss_d]))
-                sums += torch.stack([loss_g * b, loss_d * b, torch.sigmoid(logit_real).sum(),
-                                     torch.sigmoid(logit_fake).sum()])
+                weight = 1.0 - ema_decay(iteration, spec["ema"])
+                for avg, param in pairs:
+                    avg.lerp_(param, weight)
+                pending.append(step[:2])
+                sums[:2] += step[:2] * len(real)  # losses are batch means; D(x), D(G(z)) come as sums
+                sums[2:] += step[2:]
+            iteration += 1
+            count += len(real)
             if len(pending) >= LOSS_FLUSH_EVERY:
                 _report(ctx, pending, iteration)
                 pending = []
@@ -158,10 +186,10 @@ def run(spec: dict, ctx: Context) -> dict:
         for name, value in (("gan/d_real", d_real), ("gan/d_fake", d_fake),
                             ("gan/g_loss_epoch", g_loss), ("gan/d_loss_epoch", d_loss)):
             ctx.metric(name, epoch + 1, value)
-        recalibrate_batchnorm(generator, z_dim, device, seed * 1000 + epoch)
-        generator.eval()
+        recalibrate_batchnorm(averaged, z_dim, device, seed * 1000 + epoch)
+        averaged.eval()
         with torch.no_grad():
-            grid = digit_grid(to_pixels(generator(fixed_z)), nrow=_grid_columns(spec["grid"]), normalized=False)
+            grid = digit_grid(to_pixels(averaged(fixed_z)), nrow=_grid_columns(spec["grid"]), normalized=False)
         ctx.image(sample_name(epoch + 1), grid,
                   f"G(z) after epoch {epoch + 1}/{epochs}, the same {spec['grid']} z every epoch",
                   {"epoch": epoch + 1})
@@ -169,15 +197,16 @@ def run(spec: dict, ctx: Context) -> dict:
                 f"g loss {means['g_loss']:.3f}, d loss {means['d_loss']:.3f}")
         ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs} done", force=True)
         ctx.save_checkpoint({
-            "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+            "generator": generator.state_dict(), "averaged": averaged.state_dict(),
+            "discriminator": discriminator.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
             "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
             "epoch": epoch + 1, "iteration": iteration, "train_time_s": train_time, "history": history,
         })
 
-    generator.eval()
-    ctx.save_weights(generator.state_dict(), {"arch": spec["arch"], "z_dim": z_dim, "spec": spec}, name=GENERATOR)
+    ctx.save_weights(averaged.state_dict(), {"arch": spec["arch"], "z_dim": z_dim, "spec": spec,
+                                             "weights": "ema" if spec["ema"] else "last"}, name=GENERATOR)
     last = history[-1]
     samples_seen = epochs * sum(min(batch_size, n - s) for s in starts)  # train_time covers all epochs too
     return {

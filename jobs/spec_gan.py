@@ -32,6 +32,8 @@ KIND = JobKind(
         Field("batch_size", int, 64, "training batch size (real images; as many fakes)", min=2, max=FULL_TRAIN),
         Field("lr", float, 2e-4, "Adam learning rate of both nets", min=0, max=1, min_exclusive=True),
         Field("beta1", float, 0.5, "Adam beta1 of both nets (DCGAN's 0.5)", min=0, max=0.999),
+        Field("ema", float, 0.999, "decay of the moving average of the generator's weights that is sampled and "
+              "saved (0: the last weights)", min=0, max=0.9999),
         Field("grid", int, 100, "digits in the grid drawn every epoch from one fixed z batch",
               min=1, max=400),
         Field("seed", int, 0, "seed for initialisation, shuffling, the noise and the fixed z batch",

@@ -71,12 +71,28 @@ def test_gan_resumes_from_its_checkpoint_exactly(tmp_path, mnist_dir):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_mlp_gan_trains_too(tmp_path, mnist_dir):
-    result, ctx = run_job(gan, "gan", tmp_path / "mlp", mnist_dir, arch="mlp", samples=256, epochs=1, grid=16)
+def test_mlp_gan_trains_too_and_ema_0_saves_the_last_weights(tmp_path, mnist_dir):
+    result, ctx = run_job(gan, "gan", tmp_path / "mlp", mnist_dir, arch="mlp", samples=256, epochs=1, grid=16,
+                          ema=0)
     assert result["iterations"] == 4 and "samples-epoch-001" in ctx.artifacts()
     assert np.asarray(Image.open(ctx.artifacts()["samples-epoch-001"]["path"])).shape == (4 * 30 + 2,) * 2
     generator, meta = load_generator(tmp_path / "mlp" / "generator.pt")
-    assert meta["arch"] == "mlp" and generator(torch.randn(2, 100)).shape == (2, 1, 28, 28)
+    assert meta["arch"] == "mlp" and meta["weights"] == "last"
+    assert generator(torch.randn(2, 100)).shape == (2, 1, 28, 28)
+    last = torch.load(tmp_path / "mlp" / "checkpoint.pt", weights_only=False)["generator"]
+    assert all(torch.equal(p, last[name]) for name, p in generator.named_parameters())
+
+
+def test_the_saved_generator_is_a_moving_average_of_the_weights(trained):
+    root, _, _ = trained
+    saved = torch.load(root / "1" / "generator.pt", weights_only=False)
+    state = torch.load(root / "1" / "checkpoint.pt", weights_only=False)
+    assert saved["weights"] == "ema"
+    averaged, last = saved["state_dict"], state["generator"]
+    weight = "project.0.weight"
+    assert not torch.equal(averaged[weight], last[weight])
+    assert torch.equal(averaged[weight], state["averaged"][weight])
+    assert gan.ema_decay(0, 0.999) == 0.1 and gan.ema_decay(10**6, 0.999) == 0.999
 
 
 def test_analysis_produces_every_artifact(trained, mnist_dir):
