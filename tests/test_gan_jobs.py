@@ -108,7 +108,8 @@ def test_analysis_produces_every_artifact(trained, mnist_dir):
     with np.load(artifacts["interpolation-data"]["path"]) as saved:
         z1, z2 = torch.randn(2, 100, generator=torch.Generator().manual_seed(5))
         assert np.allclose(saved["z1"], z1.numpy()) and np.allclose(saved["z2"], z2.numpy())
-        assert saved["alphas"].tolist() == [round(0.1 * i, 2) for i in range(11)] and saved["images"].shape == (11, 28, 28)
+        assert saved["alphas"].tolist() == [round(0.1 * i, 2) for i in range(11)]
+        assert saved["images"].shape == (11, 28, 28)
     histograms = tables["z-histograms"]
     assert histograms["kind"] == "histogram" and [len(v) for v in histograms["series"].values()] == [100, 100]
     assert tables["interpolation"]["kind"] == "curves" and len(tables["interpolation"]["x"]) == 11

@@ -166,8 +166,9 @@ def grid_digits(pixels: list[list[int]], padding: int = 2, size: int = 28):
         return grid[None]
     pitch = size + padding
     rows, columns = (grid.shape[0] - padding) // pitch, (grid.shape[1] - padding) // pitch
-    return np.stack([grid[padding + r * pitch:padding + r * pitch + size, padding + c * pitch:padding + c * pitch + size]
-                     for r in range(rows) for c in range(columns)])
+    tops = [padding + r * pitch for r in range(rows)]
+    lefts = [padding + c * pitch for c in range(columns)]
+    return np.stack([grid[top:top + size, left:left + size] for top in tops for left in lefts])
 
 
 def _picture(image: dict, limit: int, scale: int, plain: bool) -> list:
