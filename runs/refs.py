@@ -5,7 +5,8 @@ map of a trained GAN) can only start when those runs exist, are of the right
 kind and are done. `check_run_refs` says so in one line before anything is
 queued. A negative value -k names the request k places earlier in the same
 batch, which the job must also wait for (`after`): a study that trains its
-nets and attacks them queues both in one transaction.
+nets and attacks them queues both in one transaction. A run that is still
+queued or running may be named only by a job that waits for it (`depends_on`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def _check_one(store: Store, requests: list[JobRequest], i: int, kind: str, fiel
     run_kind, status = rows[0]
     if run_kind not in field.runs:
         raise SpecError(kind, field.name, value, allowed, f"is a {run_kind} job, not a {' or '.join(field.runs)} run")
-    if status != "done":
+    waits = status in ("queued", "running") and value in requests[i].depends_on
+    if status != "done" and not waits:
         what = "still queued" if status == "queued" else "still running" if status == "running" else status
         raise SpecError(kind, field.name, value, allowed, f"is {what}, not finished")

@@ -52,5 +52,5 @@ def png_pixels(path) -> list[list[int]]:
     with Image.open(path) as image:
         grey = image.convert("L")
         width, height = grey.size
-        data = list(grey.getdata())
+        data = list(grey.tobytes())  # mode L: one byte per pixel, row by row
     return [data[i * width:(i + 1) * width] for i in range(height)]

@@ -24,6 +24,7 @@ from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, print_error
 from tui.cli.bench_cmd import bench_app
 from tui.cli.data_cmd import data_app
 from tui.cli.engine_cmd import engine_app
+from tui.cli.gan_cmd import gan_app
 from tui.cli.study import study_app
 from tui.cli.submit import submit_app
 
@@ -62,6 +63,7 @@ app.add_typer(study_app, name="study")
 app.add_typer(engine_app, name="engine")
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
+app.add_typer(gan_app, name="gan")
 
 
 @app.command("tui")
