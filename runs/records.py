@@ -9,8 +9,8 @@ from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 # The spec fields that identify a run in one line, in this order (whichever a kind has).
-SHORT_SPEC_KEYS = ("net", "transform", "arch", "gan", "classifier", "nets", "eps", "scale", "samples", "epochs",
-                   "seed")
+SHORT_SPEC_KEYS = ("net", "transform", "arch", "gan_run", "classifier_run", "nets", "eps", "scale", "samples",
+                   "epochs", "sizes", "seed")
 FINISHED = ("done", "failed", "cancelled")
 
 
