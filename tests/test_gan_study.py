@@ -9,6 +9,7 @@ from runs.records import JobRequest
 from runs.store import Store
 from runs.studies import gan as gan_study
 from tests.conftest import wait_until
+from tests.tui_helpers import run, screen_text, wait_for
 
 TINY_STUDY = ["--samples", "512", "--epochs", "1", "--classifier-samples", "500", "--classifier-epochs", "1",
               "--sizes", "120"]
@@ -70,12 +71,53 @@ def test_study_gan_runs_through_the_engine_and_the_analysis_waits(home, cli):
     assert cli("gan", "map", map_id, "--map", "z-120").code == 0
     assert "G(a*z1 + (1-a)*z2)" in cli("gan", "show", map_id, "--plain").out
 
+    dashboard_shows_the_real_study(home, gan_id, map_id)
+
     # A second analysis reuses both finished runs: one job, no training.
     again = cli("study", "gan", "--gan-run", gan_id, "--classifier-run", train_id, "--sizes", "100",
                 "--name", "again", "--json")
     assert again.code == 0, again.err
     [only] = again.json()["ids"]
     assert store.job(only).kind == "ganmap" and store.job(only).spec["gan_run"] == gan_id
+
+
+def dashboard_shows_the_real_study(home, gan_id: int, map_id: int) -> None:
+    """The sample grid, the interpolation strip, the maps and their region view, as the jobs stored them."""
+    from tui.app import MnistlabApp
+    from tui.screens.region import RegionScreen
+
+    async def go():
+        app = MnistlabApp(home, start_engine=False, colors="truecolor")
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.pause(0.2)
+            app.open_job(gan_id)
+            await wait_for(pilot, lambda: "gan/d_loss" in screen_text(app), what="the GAN's losses")
+            app.screen.query_one("TabbedContent").active = "images"
+            await wait_for(pilot, lambda: "G(z) after epoch 1/1" in screen_text(app)
+                           and screen_text(app).count("▀") > 20, what="the sample grid, drawn")
+            await pilot.press("escape")
+            app.open_job(map_id)
+            await wait_for(pilot, lambda: "Images (" in screen_text(app), what="the analysis")
+            app.screen.query_one("TabbedContent").active = "images"
+            await wait_for(pilot, lambda: "g-z1" in screen_text(app), what="the analysis's pictures")
+            box = app.screen.query_one("#images-box")
+            for _ in range(40):  # scroll down to the strip, as a person would
+                if "G(a*z1 + (1-a)*z2)" in screen_text(app):
+                    break
+                box.scroll_relative(y=5, animate=False)
+                await pilot.pause(0.05)
+            assert "G(a*z1 + (1-a)*z2)" in screen_text(app), screen_text(app)
+            app.screen.query_one("TabbedContent").active = "results"
+            await wait_for(pilot, lambda: "gz-120" in screen_text(app) and "120 points" in screen_text(app),
+                           what="the latent maps")
+            await pilot.press("v")  # two maps: pick one, then the region view
+            await wait_for(pilot, lambda: "Which map?" in screen_text(app), what="the map picker")
+            await pilot.press("enter")
+            text = await wait_for(pilot, lambda: isinstance(app.screen, RegionScreen)
+                                  and "points inside" in screen_text(app) and screen_text(app), what="the region view")
+            assert " of 120 points inside" in text
+
+    run(go())  # the `home` fixture has set MNISTLAB_HOME
 
 
 def test_analysis_fails_with_the_reason_of_a_failed_dependency(home, mnist_dir):
