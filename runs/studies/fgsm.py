@@ -15,7 +15,7 @@ from jobs.spec_fgsm import samples_artifact
 from jobs.spec_train import FULL_TRAIN
 from runs.records import Job, JobRequest
 from runs.studies.options import fill
-from runs.studies.table import Cell, Grid, StudyView, add_job, status_counts
+from runs.studies.table import Cell, Grid, StudyView, add_job, status_cell, status_counts
 
 TYPE = "fgsm"
 TITLE = "Study 4: FGSM robustness and transfer (accuracy on adversarial test images, %)"
@@ -66,15 +66,6 @@ def _attack_job(jobs: list[Job]) -> Job | None:
     return max(attacks, key=lambda j: j.id) if attacks else None
 
 
-def _state_cell(job: Job) -> Cell:
-    cell = Cell(job_ids=[job.id])
-    if job.status in ("queued", "running"):
-        cell.pending = 1
-    elif job.status in ("failed", "cancelled"):
-        cell.failed = 1
-    return cell
-
-
 def summarize(name: str, jobs: list[Job]) -> StudyView:
     view = StudyView(name, TYPE, TITLE, [], status_counts(jobs))
     attack = _attack_job(jobs)
@@ -114,7 +105,7 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
                 matrix = result["matrices"][f"{e:g}"]
                 cells = [Cell(values=[matrix[a][j]], job_ids=[attack.id]) for j in range(len(labels))]
             else:
-                cells = [_state_cell(attack) for _ in labels]
+                cells = [status_cell(attack) for _ in labels]
             rows.append((attacked, cells))
         view.grids.append(Grid(f"FGSM eps {e:g}: rows attacked, columns evaluated", "attacked", labels, rows,
                                color_scale=(0.0, 1.0), diagonal=True))

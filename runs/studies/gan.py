@@ -14,7 +14,7 @@ from jobs.spec_gan import ARCHS
 from jobs.spec_ganmap import MAP_SIZES
 from runs.records import Job, JobRequest
 from runs.studies.options import fill
-from runs.studies.table import Cell, Grid, StudyView, status_counts
+from runs.studies.table import Cell, Grid, StudyView, status_cell, status_counts
 
 TYPE = "gan"
 TITLE = "Study 3: GAN and its latent space"
@@ -106,15 +106,6 @@ def _sizes(job: Job) -> list[int]:
     return list(job.spec.get("sizes") or [])
 
 
-def _status_cell(job: Job) -> Cell:
-    cell = Cell(job_ids=[job.id])
-    if job.status in ("queued", "running"):
-        cell.pending = 1
-    elif job.status in ("failed", "cancelled"):
-        cell.failed = 1
-    return cell
-
-
 def summarize(name: str, jobs: list[Job]) -> StudyView:
     maps = [j for j in jobs if j.kind == "ganmap"]
     gans = [j for j in jobs if j.kind == "gan"]
@@ -130,8 +121,8 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
             label = f"job {job.id}, N={n:,}"
             facts = (result.get("maps") or {}).get(str(n)) if job.status == "done" else None
             if facts is None:
-                share.rows.append((label, [_status_cell(job) for _ in range(10)]))
-                confidence.rows.append((label, [_status_cell(job) for _ in range(12)]))
+                share.rows.append((label, [status_cell(job) for _ in range(10)]))
+                confidence.rows.append((label, [status_cell(job) for _ in range(12)]))
                 continue
             counts = facts["class_counts"]
             share.rows.append((label, [Cell(values=[c / n], job_ids=[job.id]) for c in counts]))

@@ -122,6 +122,12 @@ def status_counts(jobs) -> dict[str, int]:
     return counts
 
 
+def status_cell(job) -> Cell:
+    """A cell that only marks where a job stands (pending or failed), for a row not filled yet."""
+    return Cell(job_ids=[job.id], pending=int(job.status in ("queued", "running")),
+                failed=int(job.status in ("failed", "cancelled")))
+
+
 def add_job(cell: Cell, job, value_key: str = "test_accuracy") -> None:
     """Fold one job into a cell: its result if done, else a pending or failed mark."""
     cell.job_ids.append(job.id)
