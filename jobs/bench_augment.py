@@ -130,6 +130,8 @@ def _rate(epoch: Callable[[], int]) -> float:
 def run(transforms: list[str], images: int = 1000, batch_size: int = 64, repeats: int = 5,
         device: str = "cpu", workers: int = 0, threads: int | None = None, kornia: bool = True,
         data_dir: str | None = None, log=print) -> dict:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda is not allowed here; allowed: cpu (torch sees no CUDA GPU)")
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
