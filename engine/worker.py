@@ -176,6 +176,10 @@ def main(conn: Connection, env: dict, threads: int, slot_label: str, device: str
 
 def _run_one(job: dict, ctx: PipeContext, modules: dict, slot_label: str, device: str,
              threads: int) -> tuple[str, dict | None, str | None]:
+    if job["kind"] not in modules:
+        return "failed", None, (f"job kind {job['kind']!r} is unknown to this engine, which was started before "
+                                "it was installed; restart it (`mnistlab engine stop`, then `mnistlab engine "
+                                f"start`) and `mnistlab retry {job['id']}`")
     try:
         ctx.record(spec=job["spec"], seed=ctx.seed, attempt=job["attempt"], **repro_base(slot_label, device, threads))
         result = modules[job["kind"]].run(job["spec"], ctx)

@@ -147,3 +147,11 @@ def test_engine_status_stop_and_resume(home, cli):
     assert cli("engine", "status", "--json").json()["running"] is False
     cli("engine", "start")
     assert wait_done(home, j).result["resumed_from_epoch"] >= 1
+
+
+def test_a_kind_the_engine_did_not_load_fails_with_what_to_do():
+    from engine.worker import _run_one
+
+    status, result, reason = _run_one({"kind": "gan", "id": 7, "spec": {}, "attempt": 1}, None, {}, "cpu 0", "cpu", 1)
+    assert (status, result) == ("failed", None)
+    assert "'gan' is unknown to this engine" in reason and "mnistlab retry 7" in reason
