@@ -189,10 +189,12 @@ def render_job(record: dict, store: Store | None = None) -> RenderableType:
 
 
 def grid_table(grid: Grid) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column(grid.row_label, style="bold", no_wrap=True)
-    for column in grid.columns:
-        table.add_column(column, justify="right", no_wrap=True)
+    # Numbers are never cut: on a narrow terminal the row labels fold instead.
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0, 0, 1))
+    table.add_column(grid.row_label, style="bold", overflow="fold")
+    for c, column in enumerate(grid.columns):
+        widest = max([len(column)] + [len(cells[c].text) for _, cells in grid.rows if c < len(cells)])
+        table.add_column(column, justify="right", no_wrap=True, min_width=widest)
     lo_hi = grid.color_scale
     for r, (label, cells) in enumerate(grid.rows):
         shown = []
