@@ -176,3 +176,18 @@ def test_scatter_image_colours_points_by_label():
     assert tuple(picture[28 + 2 + 195, 12 + 2]) == (31, 119, 180)    # (0, 0), digit 0, bottom left
     assert tuple(picture[28 + 2, 12 + 2 + 195]) == (214, 39, 40)     # (1, 1), digit 3, top right
     assert tuple(picture[28 + 2 + 98, 12 + 2 + 98]) == (23, 190, 207)  # (0.5, 0.5), digit 9
+
+
+def test_learning_rates_hold_for_half_the_run_then_fall_to_zero():
+    from jobs.gan import decay_factor
+
+    assert [decay_factor(i, 100) for i in (0, 25, 50, 75, 100)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+
+
+def test_a_generator_of_the_first_dcgan_is_refused_with_what_to_do(tmp_path):
+    from jobs.gan_nets import load_generator
+
+    path = tmp_path / "generator.pt"
+    torch.save({"state_dict": {}, "arch": "dcgan", "z_dim": 100}, path)  # no arch_version: the first release
+    with pytest.raises(ValueError, match=r"earlier mnistlab .* train a new GAN"):
+        load_generator(path)
