@@ -33,8 +33,8 @@ def check_placement(requests: list[JobRequest]) -> None:
 def data_folder() -> str:
     """The MNIST folder jobs will read; refuse to queue work that cannot find its data.
 
-    With no folder chosen (--data, MNISTLAB_DATA), a missing cache is filled
-    from torchvision's mirrors first.
+    With no folder chosen (--data, MNISTLAB_DATA), a missing cache is first
+    filled from torchvision's mirrors (a plain download; torch is not imported).
     """
     folder, source = resolve_folder(None)
     missing = [name for name in CHECKSUMS if not folder.is_dir() or find_file(folder, name) is None]
