@@ -145,6 +145,10 @@ def run(spec: dict, ctx: Context) -> dict:
     start_epoch, iteration, train_time, history = 0, 0, 0.0, []
 
     state = ctx.load_checkpoint()
+    if state is not None and spec["arch"] == "dcgan" and state.get("arch_version", 1) != ARCH_VERSION:
+        ctx.log(f"the checkpoint holds nets of an earlier mnistlab (architecture version {state.get('arch_version', 1)}, "
+                f"this one builds version {ARCH_VERSION}): training from the start")
+        state = None
     if state is not None:
         generator.load_state_dict(state["generator"])
         averaged.load_state_dict(state["averaged"])
@@ -217,6 +221,7 @@ def run(spec: dict, ctx: Context) -> dict:
             "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
             "epoch": epoch + 1, "iteration": iteration, "train_time_s": train_time, "history": history,
+            "arch_version": ARCH_VERSION,
         })
 
     ctx.save_weights(averaged.state_dict(), {"arch": spec["arch"], "arch_version": ARCH_VERSION, "z_dim": z_dim,

@@ -16,22 +16,35 @@ from torch import nn
 from jobs.data import MEAN, STD
 from jobs.spec_gan import ARCHS
 
-ARCH_VERSION = 2  # saved with every generator; 1: the two-layer DCGAN of the first release
+# Saved with every generator: 1 the two-layer DCGAN of the first release, 2 with a full-resolution
+# output convolution, 3 with a mapping network in front.
+ARCH_VERSION = 3
 
 
 class DcganGenerator(nn.Module):
-    """z -> FC 128x7x7 -> ConvT 64 (14x14) -> ConvT 32 (28x28) -> conv 3x3 to 1; batch norm and ReLU, tanh out.
+    """z -> mapping FC 256-256 -> FC 128x7x7 -> ConvT 64 (14x14) -> ConvT 32 (28x28) -> conv 3x3 to 1;
+    batch norm and ReLU, tanh out.
 
-    The last 3x3 convolution at full resolution draws strokes from 32 channels instead of
-    stamping 4x4 transposed kernels straight into pixels: over the first two-layer
-    version it raised the share of G(z) that net 11.1 labels with confidence > 0.9
-    from 0.66 to 0.74 after five epochs, with a more even class balance.
+    The mapping network: G must carry one connected Gaussian onto ten separate digit
+    clusters, and whatever z it maps between two clusters comes out as a blend (a 4
+    that is half a 9). Two fully connected layers before the image layers let G
+    make those passages steep; at the same seed and schedule, after 4 of 8 epochs, the
+    share of G(z) that net 11.1 labels with confidence > 0.9 went from 0.72 to 0.85
+    for 6% more time per epoch (StyleGAN has such a mapping network for related
+    reasons). The last 3x3 convolution at full resolution draws strokes from 32
+    channels instead of stamping 4x4 transposed kernels straight into pixels (0.66 to
+    0.74 after five epochs over the first release, with a more even class balance).
     """
 
-    def __init__(self, z_dim: int = 100, width: int = 64):
+    def __init__(self, z_dim: int = 100, width: int = 64, mapping_width: int = 256, mapping_layers: int = 2):
         super().__init__()
         self.z_dim, self.width = z_dim, width
-        self.project = nn.Sequential(nn.Linear(z_dim, 2 * width * 7 * 7, bias=False),
+        sizes = [z_dim] + [mapping_width] * mapping_layers
+        mapping: list[nn.Module] = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            mapping += [nn.Linear(n_in, n_out, bias=False), nn.BatchNorm1d(n_out), nn.ReLU(True)]
+        self.mapping = nn.Sequential(*mapping)
+        self.project = nn.Sequential(nn.Linear(sizes[-1], 2 * width * 7 * 7, bias=False),
                                      nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU(True))
         self.body = nn.Sequential(
             nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),
@@ -40,7 +53,7 @@ class DcganGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(self.project(z).view(-1, 2 * self.width, 7, 7))
+        return self.body(self.project(self.mapping(z)).view(-1, 2 * self.width, 7, 7))
 
 
 class DcganDiscriminator(nn.Module):

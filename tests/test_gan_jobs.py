@@ -71,6 +71,18 @@ def test_gan_resumes_from_its_checkpoint_exactly(tmp_path, mnist_dir):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+
+def test_a_checkpoint_of_an_earlier_architecture_trains_from_the_start(tmp_path, mnist_dir):
+    spec = dict(samples=128, epochs=1, batch_size=64, seed=1, grid=4)
+    run_job(gan, "gan", tmp_path, mnist_dir, **spec)
+    path = tmp_path / "checkpoint.pt"
+    state = torch.load(path, weights_only=False)
+    del state["arch_version"]  # as the releases before version 3 saved it; epoch 1 of 1 done
+    torch.save(state, path)
+    result, ctx = run_job(gan, "gan", tmp_path, mnist_dir, **spec)
+    assert result["resumed_from_epoch"] == 0 and result["iterations"] == 2
+    assert any("earlier mnistlab" in p["message"] for e, p in ctx.events if e == "log")
+
 def test_mlp_gan_trains_too_and_ema_0_saves_the_last_weights(tmp_path, mnist_dir):
     result, ctx = run_job(gan, "gan", tmp_path / "mlp", mnist_dir, arch="mlp", samples=256, epochs=1, grid=16,
                           ema=0)

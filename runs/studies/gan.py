@@ -23,7 +23,7 @@ FULL_TRAIN = 60000
 
 OPTIONS = (
     Field("arch", str, "dcgan", "GAN architecture", choices=ARCHS),
-    Field("epochs", int, None, "GAN epochs (default: the gan job's, 20 for dcgan)", min=1, max=1000),
+    Field("epochs", int, None, "GAN epochs (default: the gan job's, 10 for dcgan)", min=1, max=1000),
     Field("samples", int, FULL_TRAIN, "GAN training images (the first N)", min=2, max=FULL_TRAIN),
     Field("z_dim", int, 100, "latent dimension", min=1, max=1024),
     Field("seed", int, 0, "seed of the GAN and of the analysis's z", min=0, max=2**31 - 1),

@@ -14,7 +14,7 @@ from tui.cli.study import NameOpt, WaitOpt, study_app, submit_study
 @study_app.command("gan")
 def gan_command(
     arch: Optional[str] = typer.Option(None, "--arch", help="GAN architecture: dcgan or mlp [default: dcgan]."),
-    epochs: Optional[str] = typer.Option(None, "--epochs", help="GAN epochs [default: 20 for dcgan, 40 for mlp]."),
+    epochs: Optional[str] = typer.Option(None, "--epochs", help="GAN epochs [default: 10 for dcgan, 40 for mlp]."),
     samples: Optional[str] = typer.Option(None, "--samples", help="GAN training images, the first N [default: 60000]."),
     z_dim: Optional[str] = typer.Option(None, "--z-dim", help="Latent dimension [default: 100]."),
     seed: Optional[str] = typer.Option(None, "--seed", help="Seed of the GAN and of the analysis's z [default: 0]."),
