@@ -92,3 +92,29 @@ def test_retry_resumes_a_cancelled_job(home, cli):
     done = wait_until(lambda: (j := store.job(job_id)).finished and j, 300, what="the retried job")
     assert done.status == "done" and done.result["resumed_from_epoch"] >= 1
     assert [s for s, _ in store.series(job_id, "val/accuracy")] == [1, 2, 3, 4]
+
+
+def test_result_matrices_never_cut_numbers_and_turn_when_too_wide():
+    from rich.console import Console
+
+    from tui.cli.views import matrix_table
+
+    classes = {"rows": "measure", "columns": "predicted digit", "labels": [str(d) for d in range(10)] + ["all"],
+               "row_labels": ["generated", "share", "mean confidence", "confidence > 0.9"],
+               "matrix": [[1000 + d for d in range(10)] + [10045], [0.1234] * 10 + [1.0],
+                          [0.9876] * 10 + [0.9876], [0.8765] * 10 + [0.8765]]}
+
+    def draw(payload, width):
+        console = Console(width=width, record=True, color_system=None)
+        console.print(matrix_table("classes", payload))
+        return console.export_text()
+
+    wide, narrow = draw(classes, 120), draw(classes, 80)
+    assert "rows: measure, columns: predicted digit" in wide
+    assert "rows: predicted digit, columns: measure" in narrow  # 11 value columns do not fit 80: turned
+    assert max(map(len, narrow.splitlines())) <= 80
+    for text in (wide, narrow):
+        for number in ["1009", "10045", "0.1234", "0.9876", "0.8765", "confidence > 0.9", "all"]:
+            assert number in text, (number, text)
+    square = {"rows": "attacked", "columns": "evaluated", "labels": ["N1", "N2"], "matrix": [[0.9093, 0.5], [0.25, 1]]}
+    assert " N1  0.9093  0.5" in draw(square, 30)  # fits: rows stay rows

@@ -19,13 +19,13 @@ from typing import Optional, Tuple
 
 import typer
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from runs.records import InputError, Job
 from runs.scatter import bounds, load_images, points_in_rect
 from runs.store import Store
 from tui.cli.common import JsonOpt, console, print_json, store
+from tui.cli.views import matrix_table
 from tui.pixels import halfblocks, png_pixels
 
 gan_app = typer.Typer(help="Study 3's results: latent-map regions, maps and pictures in the terminal.",
@@ -201,18 +201,8 @@ def show(run: int = typer.Argument(..., help="Job id of a gan run or of its ganm
                 parts += _picture(images[name], 11, scale, plain)
         tables = s.tables(run)
         for name in sorted(k for k in tables if k.startswith("classes-")):
-            parts.append(_matrix(name, tables[name]))
+            parts.append(matrix_table(name, tables[name]))
         if not parts:
             raise InputError(f"ganmap job {run} is {job.status} and has drawn nothing yet")
     console.print(Group(*parts))
 
-
-def _matrix(name: str, payload: dict) -> Table:
-    table = Table(title=f"{name}: by {payload.get('columns', 'column')}", title_justify="left", title_style="bold")
-    table.add_column("")
-    for label in payload["labels"]:
-        table.add_column(str(label), justify="right")
-    for row_label, row in zip(payload["row_labels"], payload["matrix"]):
-        table.add_row(row_label, *["-" if v is None else f"{v:g}" if isinstance(v, (int, float)) else str(v)
-                                   for v in row])
-    return table

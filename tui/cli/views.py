@@ -109,21 +109,42 @@ def epochs_table(metrics: dict[str, list[tuple[int, float]]]) -> Table | None:
     return table
 
 
-def matrix_table(name: str, payload: dict) -> Table:
-    matrix = payload["matrix"]
-    table = Table(box=box.SIMPLE, title=f"{name} (rows: {payload.get('rows', '')}, "
-                  f"columns: {payload.get('columns', '')})", title_justify="left", title_style="bold")
-    labels = payload.get("labels") or [str(i) for i in range(len(matrix[0]))]
-    table.add_column("", style="dim", justify="right")
-    for label in labels:
-        table.add_column(str(label), justify="right")
-    square = len(matrix) == len(matrix[0])
-    diagonal = payload.get("diagonal", square) and square  # a confusion matrix's diagonal is its hits
-    for i, row in enumerate(matrix):
-        row_label = (payload.get("row_labels") or labels)[i]
-        table.add_row(str(row_label), *[Text(_plain(v), style="bold" if diagonal and i == j else "")
-                                        for j, v in enumerate(row)])
-    return table
+class matrix_table:
+    """A result matrix as a table whose numbers are never cut: when its columns do not fit the terminal
+    it is drawn transposed (a 4 x 11 class table becomes 11 x 4), and row labels fold as a last resort."""
+
+    def __init__(self, name: str, payload: dict):
+        self.name, self.payload = name, payload
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        p = self.payload
+        matrix = p["matrix"]
+        columns = [str(c) for c in p.get("labels") or range(len(matrix[0]))]
+        rows = [str(r) for r in p.get("row_labels") or columns]
+        cells = [[_plain(v) for v in row] for row in matrix]
+        titles = (p.get("rows", ""), p.get("columns", ""))
+        if _table_width(rows, columns, cells) > options.max_width:
+            flipped = [list(col) for col in zip(*cells)]
+            if _table_width(columns, rows, flipped) < _table_width(rows, columns, cells):
+                rows, columns, cells, titles = columns, rows, flipped, titles[::-1]
+        square = len(cells) == len(cells[0])
+        diagonal = p.get("diagonal", square) and square  # a confusion matrix's diagonal is its hits
+        table = Table(box=box.SIMPLE, show_edge=False, padding=(0, 0, 0, 1), title_justify="left",
+                      title_style="bold", title=f"{self.name} (rows: {titles[0]}, columns: {titles[1]})")
+        table.add_column("", style="dim", justify="right", overflow="fold")
+        for j, label in enumerate(columns):
+            table.add_column(label, justify="right", no_wrap=True, min_width=_widest(label, cells, j))
+        for i, (label, row) in enumerate(zip(rows, cells)):
+            table.add_row(label, *[Text(v, style="bold" if diagonal and i == j else "") for j, v in enumerate(row)])
+        yield table
+
+
+def _widest(label: str, cells: list[list[str]], j: int) -> int:
+    return max([len(label)] + [len(row[j]) for row in cells if j < len(row)])
+
+
+def _table_width(rows: list[str], columns: list[str], cells: list[list[str]]) -> int:
+    return 1 + max(map(len, rows)) + sum(1 + _widest(label, cells, j) for j, label in enumerate(columns))
 
 
 class Picture:
