@@ -69,8 +69,10 @@ def tsne_bench(run: Optional[int] = typer.Option(None, "--run", help="A finished
     report(results, as_json, out)
     if as_json:
         return
-    table = Table(box=box.SIMPLE_HEAD, title=f"t-SNE of the latent maps, {results['points']:,} points "
-                  f"(openTSNE threads: {results['n_jobs_opentsne']})", title_justify="left", title_style="bold")
+    # The title is a line of its own: as a table title it would wrap at the narrow table's width.
+    console.print(f"[bold]t-SNE of the latent maps, {results['points']:,} points "
+                  f"(openTSNE threads: {results['n_jobs_opentsne']})[/]")
+    table = Table(box=box.SIMPLE_HEAD)
     for column in ("map", "input", "method", "seconds", f"trustworthiness (k={results['trust_neighbors']})"):
         table.add_column(column, justify="right" if column in ("seconds",) or column.startswith("trust") else "left")
     for key, entry in results["maps"].items():
