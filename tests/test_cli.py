@@ -118,3 +118,28 @@ def test_result_matrices_never_cut_numbers_and_turn_when_too_wide():
             assert number in text, (number, text)
     square = {"rows": "attacked", "columns": "evaluated", "labels": ["N1", "N2"], "matrix": [[0.9093, 0.5], [0.25, 1]]}
     assert " N1  0.9093  0.5" in draw(square, 30)  # fits: rows stay rows
+
+
+def test_study_grids_never_cut_numbers_and_turn_when_too_wide():
+    from rich.console import Console
+
+    from runs.studies.table import Cell, Grid
+    from tui.cli.views import grid_table
+
+    columns = [str(d) for d in range(10)] + ["> 0.9", "all"]
+    grid = Grid(title="confidence", row_label="map", columns=columns,
+                rows=[(f"job {j}, N=10,000", [Cell([0.9 + j / 1000 + c / 10000]) for c in range(12)])
+                      for j in (30, 32, 35)])
+
+    def draw(width):
+        console = Console(width=width, record=True, color_system=None)
+        console.print(grid_table(grid))
+        return console.export_text()
+
+    wide, narrow = draw(120), draw(80)
+    assert any(line.startswith(" job 35, N=10,000") for line in wide.splitlines())  # a map per row
+    assert max(map(len, narrow.splitlines())) <= 80
+    assert any(line.split()[:1] == ["all"] for line in narrow.splitlines())  # turned: a column per map
+    shown = [f"{(0.9 + j / 1000 + c / 10000) * 100:.1f}" for j in (30, 32, 35) for c in range(12)]
+    for text in (wide, narrow):
+        assert all(value in text.split() for value in shown)

@@ -110,8 +110,7 @@ def epochs_table(metrics: dict[str, list[tuple[int, float]]]) -> Table | None:
 
 
 class matrix_table:
-    """A result matrix as a table whose numbers are never cut: when its columns do not fit the terminal
-    it is drawn transposed (a 4 x 11 class table becomes 11 x 4), and row labels fold as a last resort."""
+    """A result matrix (confusion, accuracy grid, class table) as a table whose numbers are never cut."""
 
     def __init__(self, name: str, payload: dict):
         self.name, self.payload = name, payload
@@ -121,30 +120,49 @@ class matrix_table:
         matrix = p["matrix"]
         columns = [str(c) for c in p.get("labels") or range(len(matrix[0]))]
         rows = [str(r) for r in p.get("row_labels") or columns]
-        cells = [[_plain(v) for v in row] for row in matrix]
-        titles = (p.get("rows", ""), p.get("columns", ""))
-        if _table_width(rows, columns, cells) > options.max_width:
-            flipped = [list(col) for col in zip(*cells)]
-            if _table_width(columns, rows, flipped) < _table_width(rows, columns, cells):
-                rows, columns, cells, titles = columns, rows, flipped, titles[::-1]
-        square = len(cells) == len(cells[0])
+        square = len(matrix) == len(matrix[0])
         diagonal = p.get("diagonal", square) and square  # a confusion matrix's diagonal is its hits
-        table = Table(box=box.SIMPLE, show_edge=False, padding=(0, 0, 0, 1), title_justify="left",
-                      title_style="bold", title=f"{self.name} (rows: {titles[0]}, columns: {titles[1]})")
-        table.add_column("", style="dim", justify="right", overflow="fold")
-        for j, label in enumerate(columns):
-            table.add_column(label, justify="right", no_wrap=True, min_width=_widest(label, cells, j))
-        for i, (label, row) in enumerate(zip(rows, cells)):
-            table.add_row(label, *[Text(v, style="bold" if diagonal and i == j else "") for j, v in enumerate(row)])
+        cells = [[Text(_plain(v), style="bold" if diagonal and i == j else "") for j, v in enumerate(row)]
+                 for i, row in enumerate(matrix)]
+        table, turned = fitted_table(rows, columns, cells, options.max_width, label_style="dim")
+        axes = (p.get("columns", ""), p.get("rows", "")) if turned else (p.get("rows", ""), p.get("columns", ""))
+        yield Text(f"{self.name} (rows: {axes[0]}, columns: {axes[1]})", style="bold")
         yield table
 
 
-def _widest(label: str, cells: list[list[str]], j: int) -> int:
-    return max([len(label)] + [len(row[j]) for row in cells if j < len(row)])
+def fitted_table(rows: list[str], columns: list[str], cells: list[list[Text]], max_width: int,
+                 corner: str = "", label_style: str = "") -> tuple[Table, bool]:
+    """A table of labelled cells whose numbers are never cut. When its columns do not fit `max_width` it is
+    drawn turned (rows as columns) if that is narrower, e.g. a 4 x 11 class table becomes 11 x 4; labels
+    wrap at spaces. Returns the table and whether it was turned."""
+    cells = [row + [Text("")] * (len(columns) - len(row)) for row in cells]
+    turned = False
+    if _table_width(rows, columns, cells, corner) > max_width:
+        flipped = [list(column) for column in zip(*cells)]
+        if _table_width(columns, rows, flipped, "") < _table_width(rows, columns, cells, corner):
+            rows, columns, cells, corner, turned = columns, rows, flipped, "", True
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0, 0, 1))
+    table.add_column(corner, style=label_style, justify="right" if label_style else "left",
+                     min_width=_longest_word([corner, *rows]))
+    for j, label in enumerate(columns):
+        table.add_column(label, justify="right", min_width=_column_width(label, cells, j))
+    for label, row in zip(rows, cells):
+        table.add_row(label, *row)
+    return table, turned
 
 
-def _table_width(rows: list[str], columns: list[str], cells: list[list[str]]) -> int:
-    return 1 + max(map(len, rows)) + sum(1 + _widest(label, cells, j) for j, label in enumerate(columns))
+def _longest_word(texts: list[str]) -> int:
+    return max((len(word) for text in texts for word in text.split()), default=0)
+
+
+def _column_width(label: str, cells: list[list[Text]], j: int) -> int:
+    return max([_longest_word([label])] + [len(row[j].plain) for row in cells])
+
+
+def _table_width(rows: list[str], columns: list[str], cells: list[list[Text]], corner: str) -> int:
+    # Each column after the first: a (blank) separator, one space of padding, the values.
+    return 1 + _longest_word([corner, *rows]) + sum(2 + _column_width(label, cells, j)
+                                                    for j, label in enumerate(columns))
 
 
 class Picture:
@@ -209,26 +227,30 @@ def render_job(record: dict, store: Store | None = None) -> RenderableType:
     return Group(*parts)
 
 
-def grid_table(grid: Grid) -> RenderableType:
-    # Numbers are never cut: on a narrow terminal the row labels fold instead.
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0, 0, 1))
-    table.add_column(grid.row_label, style="bold", overflow="fold")
-    for c, column in enumerate(grid.columns):
-        widest = max([len(column)] + [len(cells[c].text) for _, cells in grid.rows if c < len(cells)])
-        table.add_column(column, justify="right", no_wrap=True, min_width=widest)
-    lo_hi = grid.color_scale
-    for r, (label, cells) in enumerate(grid.rows):
-        shown = []
-        for c, cell in enumerate(cells):
-            style = ""
-            if lo_hi and cell.mean is not None:
-                t = (cell.mean - lo_hi[0]) / (lo_hi[1] - lo_hi[0]) if lo_hi[1] != lo_hi[0] else 1.0
-                style = "red" if t < 1 / 3 else "yellow" if t < 2 / 3 else "green"
-            if grid.diagonal and r == c:
-                style += " bold underline"
-            shown.append(Text(cell.text, style=style.strip()))
-        table.add_row(label, *shown)
-    return Group(Text(f"{grid.title} ({grid.unit})", style="bold"), table)
+class grid_table:
+    """A study's grid under its title; numbers are never cut (see `fitted_table`)."""
+
+    def __init__(self, grid: Grid):
+        self.grid = grid
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        grid, lo_hi = self.grid, self.grid.color_scale
+        cells = []
+        for r, (_, row) in enumerate(grid.rows):
+            shown = []
+            for c, cell in enumerate(row):
+                style = ""
+                if lo_hi and cell.mean is not None:
+                    t = (cell.mean - lo_hi[0]) / (lo_hi[1] - lo_hi[0]) if lo_hi[1] != lo_hi[0] else 1.0
+                    style = "red" if t < 1 / 3 else "yellow" if t < 2 / 3 else "green"
+                if grid.diagonal and r == c:
+                    style += " bold underline"
+                shown.append(Text(cell.text, style=style.strip()))
+            cells.append(shown)
+        table, _ = fitted_table([label for label, _ in grid.rows], grid.columns, cells, options.max_width,
+                                corner=grid.row_label)
+        yield Text(f"{grid.title} ({grid.unit})", style="bold")
+        yield table
 
 
 def render_study(view: StudyView) -> RenderableType:
