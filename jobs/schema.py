@@ -144,6 +144,7 @@ class JobKind:
     summary: str
     fields: tuple[Field, ...]
     headline: str = "test_accuracy"  # result key shown as a job's main number
+    headline_is_fraction: bool = True  # shown as a percentage (accuracies, shares); else as the number
     check: Callable[[dict], None] | None = None  # cross-field rules; raises SpecError
 
     def field(self, name: str) -> Field:

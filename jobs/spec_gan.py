@@ -42,6 +42,7 @@ KIND = JobKind(
         Field("seed", int, 0, "seed for initialisation, shuffling, the noise and the fixed z batch",
               min=0, max=2**31 - 1),
     ),
-    headline="d_fake",
+    headline="d_fake",  # D(G(z)), a probability the discriminator gives, not a share of anything
+    headline_is_fraction=False,
     check=_check,
 )

@@ -143,3 +143,26 @@ def test_study_grids_never_cut_numbers_and_turn_when_too_wide():
     shown = [f"{(0.9 + j / 1000 + c / 10000) * 100:.1f}" for j in (30, 32, 35) for c in range(12)]
     for text in (wide, narrow):
         assert all(value in text.split() for value in shown)
+
+
+def test_ls_shows_each_kinds_main_number_whole_at_80_columns(tmp_path):
+    from rich.console import Console
+
+    from runs.engine_store import EngineStore
+    from runs.records import JobRequest
+    from tests.tui_store import finished_train
+    from tui.cli.views import jobs_table
+
+    store = EngineStore(tmp_path)
+    finished_train(store, {"net": "10.1", "samples": 1000, "seed": 0}, accuracy=0.9712)
+    (gan_id,) = store.submit([JobRequest("gan", {"arch": "dcgan", "samples": 60000, "epochs": 10, "seed": 0})])
+    store.claim(gan_id, "cpu0", "cpu", None)
+    store.finish(gan_id, "done", result={"d_fake": 0.35294}, headline=0.35294)
+    console = Console(width=80, record=True, color_system=None)
+    console.print(jobs_table(store.jobs(), width=80))
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= 80
+    assert lines[0].split()[-1] == "result"
+    train_row, gan_row = (next(line for line in lines if f" {kind} " in line) for kind in ("train", "gan"))
+    assert train_row.endswith("97.12%") and "…" in train_row  # the spec gives way, not the number
+    assert gan_row.endswith("0.353")  # D(G(z)) is a probability, not a share: no percent sign

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from jobs.kinds import KINDS
+
 STATUS_STYLE = {"queued": "yellow", "running": "cyan", "done": "green", "failed": "red", "cancelled": "magenta"}
 STATUS_MARK = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗", "cancelled": "⊘"}
 
@@ -47,8 +49,14 @@ def progress_text(status: str, fraction: float, eta_s: float | None, width: int 
     return f"{bar(fraction, width)} {fraction * 100:3.0f}%{eta}"
 
 
-def headline(value: float | None, kind: str = "train") -> str:
-    return "-" if value is None else f"{value * 100:.2f}%"
+def headline(value: float | None, kind: str) -> str:
+    """A job's main number: a percentage when its kind's headline is a fraction (accuracy, share)."""
+    if value is None:
+        return "-"
+    spec = KINDS.get(kind)
+    if spec is None or spec.headline_is_fraction:
+        return f"{value * 100:.2f}%"
+    return f"{value:.3f}"
 
 
 def short_device(slot: str | None) -> str:

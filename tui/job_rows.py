@@ -18,14 +18,7 @@ from tui import format as fmt
 
 
 def headline_text(job: Job) -> str:
-    """The job's main number: a percentage when its kind's headline is an accuracy."""
-    if job.headline is None:
-        return "-"
-    kind = KINDS.get(job.kind)
-    key = kind.headline if kind else ""
-    if "acc" in key or 0.0 <= job.headline <= 1.0 and "loss" not in key:
-        return f"{job.headline * 100:.2f}%"
-    return f"{job.headline:.4g}"
+    return fmt.headline(job.headline, job.kind)
 
 
 def status_text(job: Job) -> Text:

@@ -61,7 +61,7 @@ class Follower:
                               f"{job.progress_text or ''}"))
         tail = []
         if job.result:
-            tail.append(Text(f"result: {job.kind} headline {fmt.headline(job.headline)}", style="bold green"))
+            tail.append(Text(f"result: {job.kind} headline {fmt.headline(job.headline, job.kind)}", style="bold green"))
         if job.reason:
             tail.append(Text(job.reason, style="red" if job.status == "failed" else "yellow"))
         room = height - 3 - len(parts) - len(tail)  # the panel's borders, and the line after it

@@ -40,24 +40,31 @@ def progress_cell(job: Job) -> str:
 
 
 def jobs_table(jobs: list[Job], engine_running: bool = True, width: int = 80) -> Table:
-    """The queue as a table; the free-text note column appears only on wide terminals."""
+    """The queue as a table; the free-text note column appears only on wide terminals.
+
+    Every column but the spec keeps its whole text; the spec gets what is left of the width
+    (cut with an ellipsis), so the result is never cropped on an 80-column terminal.
+    """
     wide = width >= 120
+    rows = [[str(job.id), job.kind, job.short_spec(), status_text(job), job.slot or "-", progress_cell(job),
+             fmt.headline(job.headline, job.kind)] for job in jobs]
+    headers = ["id", "kind", "spec", "status", "device", "progress", "result"]
+    widths = [max([len(h)] + [Text.assemble(r[c]).cell_len for r in rows]) for c, h in enumerate(headers)]
+    columns = len(headers) + (1 if wide else 0)
+    # Rich's width: the cells, one space each side but at the edges, a separator between columns.
+    rest = width - (sum(widths) - widths[2]) - 3 * columns + 3
+    spec_width = min(40 if wide else max(8, rest), widths[2])
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
-    table.add_column("id", justify="right", style="bold", no_wrap=True, min_width=2)
-    table.add_column("kind", no_wrap=True, min_width=min(7, max((len(j.kind) for j in jobs), default=4)))
-    table.add_column("spec", overflow="ellipsis", no_wrap=True, max_width=40 if wide else 16)
-    table.add_column("status", no_wrap=True, min_width=9)
-    table.add_column("device", no_wrap=True, min_width=6)
-    table.add_column("progress", no_wrap=True, min_width=15)
-    table.add_column("acc", justify="right", no_wrap=True, min_width=6)
+    for c, header in enumerate(headers):
+        if header == "spec":
+            table.add_column(header, overflow="ellipsis", no_wrap=True, max_width=spec_width)
+        else:
+            table.add_column(header, justify="right" if header in ("id", "result") else "left", no_wrap=True,
+                             min_width=widths[c], style="bold" if header == "id" else None)
     if wide:
-        table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=width - 100, style="dim")
-    for job in jobs:
-        row = [str(job.id), job.kind, job.short_spec(), status_text(job), job.slot or "-",
-               progress_cell(job), fmt.headline(job.headline, job.kind)]
-        if wide:
-            row.append(note(job, engine_running))
-        table.add_row(*row)
+        table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=max(10, width - 100), style="dim")
+    for job, row in zip(jobs, rows):
+        table.add_row(*row, *([note(job, engine_running)] if wide else []))
     return table
 
 
