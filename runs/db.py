@@ -7,6 +7,7 @@ the process that opened it (see `runs.store.Store`).
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +32,11 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if absent) and migrate the store at `path`."""
     # No peeking at the file with open()/close() first: closing any descriptor of the
     # database drops this process's POSIX locks on it, which SQLite's other connections rely on.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with _opening_lock(path):
+        return _open(path)
+
+
+def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     try:
         conn.row_factory = sqlite3.Row
@@ -43,6 +48,8 @@ def connect(path: Path) -> sqlite3.Connection:
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise StoreError(f"{path} stayed locked by another process for 30 s; try again") from None
         if not _has_sqlite_header(path):
             raise _refuse(path, "is not an mnistlab store (not a SQLite database)") from None
         raise _refuse(path, f"is corrupt or unreadable ({exc})") from None
@@ -52,15 +59,34 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+@contextmanager
+def _opening_lock(path: Path) -> Iterator[None]:
+    # SQLite answers "database is locked" at once, without its busy timeout, when two
+    # processes switch a new file to WAL together (the engine starting while a submit
+    # opens the store). Opening is rare and quick, so processes take turns at it.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_name(path.name + ".open-lock").open("a")
+    except OSError as exc:
+        raise StoreError(f"cannot use the data folder {path.parent} ({exc.strerror}); "
+                         f"choose a writable one with --home or MNISTLAB_HOME") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _has_sqlite_header(path: Path) -> bool:
     with path.open("rb") as fh:
         return fh.read(16) == SQLITE_HEADER
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    # One statement, so one snapshot: read separately, another process's first migration
+    # could commit in between, and a half-seen new store would look like a foreign one.
+    app_id, version, tables = conn.execute(
+        "SELECT a.application_id, v.user_version, (SELECT count(*) FROM sqlite_master)"
+        " FROM pragma_application_id() AS a, pragma_user_version() AS v").fetchone()
+    has_tables = tables > 0
     if app_id != APPLICATION_ID and (app_id != 0 or has_tables):
         raise _refuse(path, "is a SQLite database of another program, not an mnistlab store")
     if version > len(MIGRATIONS):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 
 import pytest
@@ -19,6 +20,30 @@ def test_new_store_is_wal_and_versioned(home):
     assert store.jobs() == []
 
 
+def _open_store_after(barrier, home, errors) -> None:
+    barrier.wait()
+    try:
+        Store(home).seq()
+    except StoreError as exc:
+        errors.put(str(exc))
+
+
+def test_processes_opening_a_new_store_together_all_get_it(tmp_path):
+    # The engine starting while a submit opens the same new store: both must succeed.
+    ctx = multiprocessing.get_context("fork")
+    errors = ctx.Queue()
+    for attempt in range(10):
+        home = tmp_path / str(attempt)
+        barrier = ctx.Barrier(4)
+        procs = [ctx.Process(target=_open_store_after, args=(barrier, home, errors)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+    assert errors.empty(), errors.get()
+
+
 @pytest.mark.parametrize("content", [b"hello, this is my thesis\n" * 100, b"\x00\x01garbage" * 50])
 def test_foreign_file_is_refused_and_left_alone(home, cli, content):
     home.mkdir(parents=True)
@@ -29,6 +54,16 @@ def test_foreign_file_is_refused_and_left_alone(home, cli, content):
     result = cli("ls")
     assert result.code == 2 and "refuses to touch it" in result.err
     assert db.read_bytes() == content
+
+
+def test_a_data_folder_that_cannot_be_made_is_named(tmp_path, monkeypatch, cli):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    monkeypatch.setenv("MNISTLAB_HOME", str(blocker / "home"))
+    result = cli("ls")
+    assert result.code == 2
+    assert f"cannot use the data folder {blocker / 'home'}" in result.err and "MNISTLAB_HOME" in result.err
+    assert blocker.read_text() == "not a folder\n"
 
 
 def test_sqlite_file_of_another_program_is_refused(home, cli):
