@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from engine.lock import holder
-from runs.paths import HomePaths, resolve_home
+from engine.lock import STARTING, holder
+from runs.paths import HomePaths, make_private_dir, resolve_home
 
 
 class EngineError(Exception):
@@ -30,26 +30,26 @@ def start(home: str | os.PathLike | None = None, *, data: str | None = None, gpu
     """
     paths = HomePaths(resolve_home(home))
     pid = holder(paths.engine_lock)
-    if pid is not None:
+    if pid is not None and pid != STARTING:
         return pid, False
-    paths.root.mkdir(parents=True, exist_ok=True)
+    make_private_dir(paths.root)
     _rotate(paths.engine_log)
     cmd = [sys.executable, "-m", "engine", "--home", str(paths.root)]
     for flag, value in (("--data", data), ("--gpu-slots", gpu_slots), ("--cpu-slots", cpu_slots)):
         if value is not None:
             cmd += [flag, str(value)]
-    with paths.engine_log.open("ab") as logfile:
+    with os.fdopen(os.open(paths.engine_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as logfile:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
                                 start_new_session=True, cwd=str(paths.root),
                                 env={**os.environ, "PYTHONPATH": _code_root_path()})
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        pid = holder(paths.engine_lock)
-        if pid is not None:
+        pid = holder(paths.engine_lock, settle_s=0.1)
+        if pid is not None and pid != STARTING:  # the engine's own pid, written after it took the lock
             return pid, pid == proc.pid
         if proc.poll() is not None:
             pid = holder(paths.engine_lock)
-            if pid is not None:  # another start won the race: that engine serves us too
+            if pid is not None and pid != STARTING:  # another start won the race: that engine serves us too
                 return pid, False
             raise EngineError(f"the engine exited with code {proc.returncode} at start; "
                               f"see {paths.engine_log}:\n{_tail(paths.engine_log)}")
@@ -63,7 +63,7 @@ def stop(home: str | os.PathLike | None = None, wait_s: float = 20.0) -> int | N
     pid = holder(paths.engine_lock)
     if pid is None:
         return None
-    if pid > 0:
+    if pid != STARTING:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:

@@ -1,95 +1,80 @@
-"""The engine: one process per data folder that runs queued jobs on device slots.
+"""The engine: one process per data folder that runs queued jobs on an executor's slots.
 
-It holds the data folder's lock, keeps one warm worker process per slot,
-claims queued jobs (priority, then FIFO), hands them to free workers, and
-writes everything the workers report into the store. It never trusts that
-it ended cleanly: on start it recovers jobs a dead engine left 'running'.
+It holds the data folder's lock, claims queued jobs (priority, then FIFO),
+hands them to free slots through the executor (`engine.executor`), writes
+everything the slots report into the store, and decides what happens to a
+job that did not end by itself (requeue or fail, by its attempts). It never
+trusts that it ended cleanly: on start it recovers jobs a dead engine left
+'running'. Whatever goes wrong while it handles one job fails that job,
+never the engine.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
+import shutil
 import signal
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from pathlib import Path
 
-from engine import worker
 from engine.devices import Slot
+from engine.executor import Event, Executor, JobEnded, JobLost, JobOrder, Reports, SlotReady, SlotUnavailable
 from engine.lock import EngineLock
 from engine.scheduler import plan
 from jobs.kinds import get_kind
-from runs.engine_store import EngineStore, Event
+from runs.engine_store import EngineStore
+from runs.paths import make_private_dir
 
 log = logging.getLogger("mnistlab.engine")
 
-SIGNAL_NAMES = {signal.SIGKILL: "SIGKILL (kill -9, or the out-of-memory killer)",
-                signal.SIGSEGV: "SIGSEGV (segmentation fault)", signal.SIGTERM: "SIGTERM",
-                signal.SIGABRT: "SIGABRT (abort)", signal.SIGBUS: "SIGBUS"}
-
-
-def exit_reason(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "worker process vanished"
-    if exitcode < 0:
-        sig = signal.Signals(-exitcode)
-        return f"worker process killed by signal {-exitcode} {SIGNAL_NAMES.get(sig, sig.name)}"
-    return f"worker process exited with code {exitcode}"
+DEFAULT_STALL_LIMIT_S = 600
+PROGRESS_EVENTS = ("progress", "metrics", "metrics_reset", "log", "table", "artifact")
 
 
 @dataclass
-class Worker:
-    slot: Slot
-    process: multiprocessing.process.BaseProcess
-    conn: Connection
-    started: float = field(default_factory=time.monotonic)
-    ready: bool = False
-    job_id: int | None = None
-    last_beat: float = field(default_factory=time.monotonic)
+class Running:
+    """The engine's view of one job on a slot."""
+
+    job_id: int
+    slot: str
+    stall_limit_s: float
+    last_progress: float = field(default_factory=time.monotonic)
     cancel_deadline: float | None = None
-    kill_reason: str | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
-
-    def state(self) -> dict:
-        return {"name": self.slot.name, "label": self.slot.label, "gpu": self.slot.gpu,
-                "pretend": self.slot.pretend, "threads": self.slot.threads, "worker_pid": self.pid,
-                "ready": self.ready, "job_id": self.job_id}
+    verdict: tuple[str, str] | None = None  # (status, reason) decided by the engine when it killed the job
 
 
 class Engine:
-    def __init__(self, home: str | Path, slots: list[Slot], *, preload_data: str | None = None,
-                 poll_s: float = 0.1, flush_s: float = 0.25, hang_timeout_s: float = 300.0,
-                 cancel_grace_s: float = 3.0):
+    def __init__(self, home, slots: list[Slot], *, preload_data: str | None = None, executor: Executor | None = None,
+                 poll_s: float = 0.1, flush_s: float = 0.25, cancel_grace_s: float = 3.0,
+                 ready_timeout_s: float = 180.0, hang_timeout_s: float = 300.0):
         self.store = EngineStore(home)
-        self.slots = slots
         self.preload_data = preload_data
-        self.poll_s, self.flush_s = poll_s, flush_s
-        self.hang_timeout_s, self.cancel_grace_s = hang_timeout_s, cancel_grace_s
+        if executor is None:
+            from engine.local_executor import LocalExecutor
+
+            executor = LocalExecutor(slots, preload_data=preload_data, ready_timeout_s=ready_timeout_s,
+                                     hang_timeout_s=hang_timeout_s)
+        self.executor = executor
+        self.poll_s, self.flush_s, self.cancel_grace_s = poll_s, flush_s, cancel_grace_s
         self.lock = EngineLock(self.store.paths.engine_lock)
-        self.spawn = multiprocessing.get_context("spawn")
-        self.workers: dict[str, Worker] = {}
-        self.events: list[Event] = []
+        self.running: dict[int, Running] = {}
+        self.buffered: list[tuple[int, str, dict]] = []
         self.stopping = False
         self._data_version = -1
         self._last = {"look": 0.0, "schedule": 0.0, "flush": 0.0, "beat": 0.0}
-        self._restarts: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------------
     def serve(self) -> int:
+        os.umask(0o077)
         if not self.lock.acquire():
             log.error("another engine holds %s; not starting a second one", self.lock.path)
             return 3
         try:
-            self.store.paths.runs.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.store.paths.runs)
+            sweep_temp_files(self.store.paths.runs)
             self.recover()
-            for slot in self.slots:
-                self.start_worker(slot)
+            self.executor.start()
             from engine.version import code_version
             self.store.engine_started(os.getpid(), self.slot_states(),
                                       {"home": str(self.store.paths.root), "code": code_version(),
@@ -97,7 +82,7 @@ class Engine:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
             log.info("engine %d serving %s on %s", os.getpid(), self.store.paths.root,
-                     ", ".join(s.label for s in self.slots))
+                     ", ".join(s.label for s in self.executor.slots()))
             while not self.stopping:
                 self.tick()
         finally:
@@ -108,66 +93,33 @@ class Engine:
     def _stop(self, signum, _frame) -> None:
         self.stopping = True
 
-    def start_worker(self, slot: Slot) -> None:
-        parent, child = self.spawn.Pipe(duplex=True)
-        process = self.spawn.Process(
-            target=worker.main, name=f"mnistlab-worker-{slot.name}", daemon=True,
-            args=(child, slot.env(), slot.threads, slot.label, slot.torch_device, self.preload_data))
-        process.start()
-        child.close()
-        self.workers[slot.name] = Worker(slot, process, parent)
-
     def recover(self) -> None:
-        """Jobs left 'running' by an engine that died: requeue them, or fail them past max_attempts."""
+        """Jobs left 'running' by an engine that died: each death counts as an attempt of the job."""
         for job in self.store.running():
-            _kill_orphan(job.worker_pid)
-            lost = self.store.lost_attempts(job.id) + 1
-            if lost >= job.max_attempts:
-                reason = (f"lost when the engine died, {lost} time(s) (max_attempts {job.max_attempts}); "
-                          f"`mnistlab retry {job.id}` resumes it from its last checkpoint")
-                self.store.finish(job.id, "failed", reason, outcome="lost")
-                log.warning("job %d failed: %s", job.id, reason)
-            else:
-                reason = f"requeued: the engine died while it ran (attempt {job.attempts} of {job.max_attempts})"
-                self.store.requeue(job.id, reason, outcome="lost")
-                log.warning("job %d %s", job.id, reason)
+            _kill_orphan(job.worker_pid, job.worker_started)
+            status = self.store.end_attempt(job.id, "lost", "the engine stopped while it ran (see engine.log)")
+            log.warning("job %d was running when the engine stopped: now %s", job.id, status)
 
     def shutdown(self) -> None:
-        for w in self.workers.values():
-            if w.job_id is not None:
-                w.process.kill()
-        for w in self.workers.values():
-            if w.process.is_alive() and w.job_id is None:
-                try:
-                    w.conn.send(("stop",))
-                except OSError:
-                    pass
-        deadline = time.monotonic() + 3
-        for w in self.workers.values():
-            w.process.join(max(0.0, deadline - time.monotonic()))
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(1)
-            self._drain(w)
+        self.stopping = True
+        self.executor.shutdown()
+        for event in self.executor.poll(0):
+            if isinstance(event, (Reports, JobEnded)):
+                self.handle(event)
         self.flush()
-        for w in self.workers.values():
-            if w.job_id is not None:
-                self.store.requeue(w.job_id, "requeued: the engine was stopped; it resumes from its last checkpoint",
-                                   outcome="interrupted")
+        for job_id in list(self.running):  # killed mid-job: back to the queue, not counted as an attempt
+            self.guarded(job_id, lambda job_id=job_id: self.store.requeue(
+                job_id, "the engine was stopped; it resumes from its last checkpoint"))
+            self.running.pop(job_id, None)
         self.store.engine_stopped()
         log.info("engine %d stopped", os.getpid())
 
     # -- the loop --------------------------------------------------------------------
     def tick(self) -> None:
-        live = [w for w in self.workers.values() if w.process.exitcode is None]
-        waitables = [w.conn for w in live] + [w.process.sentinel for w in live]
-        wait(waitables, timeout=self.poll_s)
-        for w in list(self.workers.values()):
-            self._drain(w)
-            if w.process.exitcode is not None:
-                self.on_worker_exit(w)
+        for event in self.executor.poll(self.poll_s):
+            self.handle(event)
         now = time.monotonic()
-        if now - self._last["look"] >= self.poll_s:  # not on every wake-up: messages wake us often
+        if now - self._last["look"] >= self.poll_s:  # not on every wake-up: reports wake us often
             self._last["look"] = now
             version = self.store.data_version()
             if version != self._data_version or now - self._last["schedule"] > 1.0:
@@ -175,137 +127,198 @@ class Engine:
                 self._last["schedule"] = now
                 self.check_cancels()
                 self.schedule()
-        if self.events and now - self._last["flush"] > self.flush_s:
+        if self.buffered and now - self._last["flush"] > self.flush_s:
             self.flush()
         if now - self._last["beat"] > 1.0:
             self._last["beat"] = now
             self.flush()
-            self.store.heartbeat([w.job_id for w in self.workers.values() if w.job_id is not None])
+            self.store.heartbeat(list(self.running))
             self.store.engine_heartbeat(self.slot_states())
             self.watchdog(now)
 
-    def _drain(self, w: Worker) -> None:
-        try:
-            while w.conn.poll():
-                self.on_message(w, w.conn.recv())
-        except (EOFError, OSError):
-            pass
+    def handle(self, event: Event) -> None:
+        job_id = getattr(event, "job_id", None)
+        if isinstance(event, SlotReady):
+            self.schedule_soon()
+        elif job_id is not None and job_id in self.running:
+            self.guarded(job_id, lambda: self._on_job_event(event))
+        elif job_id is not None:
+            log.info("ignored %s for job %d, which this engine no longer runs", type(event).__name__, job_id)
 
-    def on_message(self, w: Worker, message: tuple) -> None:
-        kind = message[0]
-        w.last_beat = time.monotonic()
-        if kind == "events":
-            _, job_id, batch = message
+    def _on_job_event(self, event: Event) -> None:
+        run = self.running[event.job_id]
+        if isinstance(event, Reports):
+            batch = [(name, payload) for name, payload in event.batch]
+            if any(name in PROGRESS_EVENTS for name, _ in batch):
+                run.last_progress = time.monotonic()
             if any(name == "progress" for name, _ in batch):  # only the latest progress of a job matters
-                self.events = [e for e in self.events if not (e[0] == job_id and e[1] == "progress")]
+                self.buffered = [e for e in self.buffered if not (e[0] == run.job_id and e[1] == "progress")]
                 last = max(i for i, (name, _) in enumerate(batch) if name == "progress")
                 batch = [e for i, e in enumerate(batch) if e[0] != "progress" or i == last]
-            self.events.extend((job_id, name, payload) for name, payload in batch)
-        elif kind == "ready":
-            w.ready = True
-            self._restarts[w.slot.name] = 0
-            log.info("worker %d ready on %s", w.pid, w.slot.label)
-            self.schedule_soon()
-        elif kind == "finished":
-            _, job_id, status, result, reason, stats = message
-            self.events.append((job_id, "repro", {"facts": {"worker": stats}}))
+            self.buffered.extend((run.job_id, name, payload) for name, payload in batch)
+        elif isinstance(event, JobEnded):
             self.flush()
+            if run.job_id not in self.running:  # its last reports could not be written: it failed for that
+                return
+            self.buffered.append((run.job_id, "repro", {"facts": {"worker": event.stats}}))
+            self.flush()
+            status, reason = run.verdict or (event.status, event.reason)
             headline = None
-            if result is not None:
-                headline = result.get(get_kind(self.store.job(job_id).kind).headline)
-            self.store.finish(job_id, status, reason, result, headline)
-            log.info("job %d %s%s", job_id, status, f": {reason}" if reason else "")
-            w.job_id, w.cancel_deadline = None, None
-            self.schedule_soon()
+            if event.result is not None and status == "done":
+                value = event.result.get(get_kind(self.store.job(run.job_id).kind).headline)
+                headline = value if isinstance(value, (int, float)) else None
+            self.store.finish(run.job_id, status, reason, event.result if status == "done" else None, headline)
+            self._forget(run, status, reason)
+        elif isinstance(event, JobLost):
+            self.flush()
+            if run.job_id not in self.running:
+                return
+            if run.verdict is not None:
+                status, reason = run.verdict
+                self.store.finish(run.job_id, status, reason, outcome=status)
+            else:
+                status, reason = self.store.end_attempt(run.job_id, "crashed", event.reason), event.reason
+            self._forget(run, status, reason)
+
+    def _forget(self, run: Running, status: str, reason: str | None) -> None:
+        self.running.pop(run.job_id, None)
+        log.info("job %d %s%s", run.job_id, status, f": {reason}" if reason else "")
+        self.schedule_soon()
+
+    def guarded(self, job_id: int, action) -> None:
+        """Run `action` for one job; if it fails, that job fails with the error, and the engine goes on."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - one job's trouble never stops the engine
+            reason = f"the engine could not handle this job's report ({type(exc).__name__}: {exc})"
+            log.exception("job %d: %s", job_id, reason)
+            self.fail_now(job_id, reason)
+
+    def fail_now(self, job_id: int, reason: str) -> None:
+        self.buffered = [e for e in self.buffered if e[0] != job_id]
+        run = self.running.pop(job_id, None)
+        if run is not None:
+            self.executor.kill(job_id, reason)
+        try:
+            self.store.finish(job_id, "failed", reason, outcome="failed")
+        except Exception:  # noqa: BLE001 - the store itself is failing: the log is all that is left
+            log.exception("job %d: could not record its failure", job_id)
 
     def schedule_soon(self) -> None:
         self._last["look"] = self._last["schedule"] = 0.0
-
-    def on_worker_exit(self, w: Worker) -> None:
-        reason = w.kill_reason or exit_reason(w.process.exitcode)
-        w.conn.close()
-        del self.workers[w.slot.name]
-        if w.job_id is not None:
-            self.flush()
-            cancelled = w.cancel_deadline is not None
-            status = "cancelled" if cancelled else "failed"
-            self.store.finish(w.job_id, status, reason, outcome=status)
-            log.warning("job %d %s: %s", w.job_id, status, reason)
-        elif not self.stopping:
-            log.warning("idle worker on %s ended: %s", w.slot.label, reason)
-        if self.stopping:
-            return
-        restarts = self._restarts.get(w.slot.name, 0)
-        if not w.ready and restarts >= 3:
-            log.error("worker on %s failed to start %d times; the slot stays empty", w.slot.label, restarts)
-            return
-        self._restarts[w.slot.name] = restarts + (0 if w.ready else 1)
-        self.start_worker(w.slot)
 
     def schedule(self) -> None:
         queued = self.store.queued()
         if not queued:
             return
-        free = [w.slot for w in self.workers.values() if w.ready and w.job_id is None]
-        busy = {w.slot.name: w.job_id for w in self.workers.values() if w.job_id is not None}
+        states = self.executor.slots()
+        free = [s for s in states if s.ready and s.job_id is None and not self.stopping]
+        busy = {s.name: s.job_id for s in states if s.job_id is not None}
         deps = self.store.statuses({d for j in queued for d in j.depends_on})
-        decided = plan(queued, free, self.slots, busy, deps)
+        decided = plan(queued, free, states, busy, deps)
         for job, reason in decided.fail:
             self.store.finish(job.id, "failed", reason, outcome="failed")
             log.info("job %d failed: %s", job.id, reason)
         for job, slot in decided.assign:
-            w = self.workers[slot.name]
-            claimed = self.store.claim(job.id, slot.name, slot.label, w.pid)
-            if claimed is None:
-                continue
-            w.job_id, w.cancel_deadline = job.id, None
-            w.conn.send(("run", {
-                "id": job.id, "kind": job.kind, "spec": job.spec, "attempt": claimed.attempts,
-                "artifact_dir": str(self.store.paths.artifacts(job.id)),
-                "data_dir": job.data_dir or self.preload_data}))
-            log.info("job %d (%s %s) -> %s", job.id, job.kind, job.short_spec(), slot.label)
+            self.guarded(job.id, lambda job=job, slot=slot: self.start_job(job, slot))
         self.store.set_wait_reasons(decided.waits)
+
+    def start_job(self, job, slot) -> None:
+        claimed = self.store.claim(job.id, slot.name, slot.label, slot.worker_pid, slot.worker_started)
+        if claimed is None:
+            return
+        limit = job.spec.get("stall_limit_s") or _stall_default(job.kind)
+        self.running[job.id] = Running(job.id, slot.name, float(limit))
+        order = JobOrder(id=job.id, kind=job.kind, spec=job.spec, attempt=claimed.attempts,
+                         run_dir=str(self.store.paths.artifacts(job.id)), runs_dir=str(self.store.paths.runs),
+                         data={"name": job.spec.get("dataset", "mnist"), "folder": job.data_dir or self.preload_data})
+        try:
+            self.executor.run(slot.name, order)
+        except SlotUnavailable as exc:
+            del self.running[job.id]
+            self.store.end_attempt(job.id, "crashed", str(exc))
+            return
+        log.info("job %d (%s %s) -> %s", job.id, job.kind, job.short_spec(), slot.label)
 
     def check_cancels(self) -> None:
         wanted = {r[0] for r in self.store.query(
             "SELECT id FROM jobs WHERE status = 'running' AND cancel_requested = 1")}
-        for w in self.workers.values():
-            if w.job_id in wanted and w.cancel_deadline is None:
-                w.cancel_deadline = time.monotonic() + self.cancel_grace_s
-                w.conn.send(("cancel", w.job_id))
-                log.info("job %d: cancel sent to worker %d", w.job_id, w.pid)
+        for job_id in wanted & set(self.running):
+            run = self.running[job_id]
+            if run.cancel_deadline is None:
+                run.cancel_deadline = time.monotonic() + self.cancel_grace_s
+                self.executor.cancel(job_id)
+                log.info("job %d: cancel sent", job_id)
 
     def watchdog(self, now: float) -> None:
-        for w in self.workers.values():
-            if w.cancel_deadline is not None and now > w.cancel_deadline and w.kill_reason is None:
-                w.kill_reason = f"cancelled: the worker did not stop within {self.cancel_grace_s:.0f} s and was killed"
-                w.process.kill()
-            elif w.ready and now - w.last_beat > self.hang_timeout_s and w.kill_reason is None:
-                w.kill_reason = f"worker stopped responding (no heartbeat for {self.hang_timeout_s:.0f} s) and was killed"
-                w.process.kill()
+        for run in list(self.running.values()):
+            if run.verdict is not None:
+                continue
+            if run.cancel_deadline is not None and now > run.cancel_deadline:
+                run.verdict = ("cancelled", f"cancelled: the job did not stop within {self.cancel_grace_s:.0f} s "
+                                            "and was killed")
+            elif run.cancel_deadline is None and now - run.last_progress > run.stall_limit_s:
+                run.verdict = ("failed", f"no progress for {run.stall_limit_s:.0f} s (stall_limit_s): the job was "
+                                         "killed; raise stall_limit_s if it is slow rather than stuck")
+            else:
+                continue
+            log.warning("job %d: %s", run.job_id, run.verdict[1])
+            self.executor.kill(run.job_id, run.verdict[1])
 
     def flush(self) -> None:
-        if self.events:
-            batch, self.events = self.events, []
-            self.store.apply_events(batch)
+        """Write the buffered reports in one transaction; if that fails, job by job, failing only the culprit."""
         self._last["flush"] = time.monotonic()
+        if not self.buffered:
+            return
+        batch, self.buffered = self.buffered, []
+        try:
+            self.store.apply_events(batch)
+            return
+        except Exception:  # noqa: BLE001 - find the job whose reports cannot be written
+            log.exception("writing %d reports failed; writing them job by job", len(batch))
+        for job_id in dict.fromkeys(e[0] for e in batch):
+            own = [e for e in batch if e[0] == job_id]
+            self.guarded(job_id, lambda own=own: self.store.apply_events(own))
 
     def slot_states(self) -> list[dict]:
-        states = {w.slot.name: w.state() for w in self.workers.values()}
-        return [states.get(s.name, {"name": s.name, "label": s.label, "gpu": s.gpu, "pretend": s.pretend,
-                                    "threads": s.threads, "worker_pid": None, "ready": False, "job_id": None})
-                for s in self.slots]
+        return [s.to_json() for s in self.executor.slots()]
 
 
-def _kill_orphan(pid: int | None) -> None:
-    """A worker of a dead engine may still run (without PR_SET_PDEATHSIG); stop it."""
-    if not pid:
+def _stall_default(kind: str) -> float:
+    """For jobs queued before stall_limit_s was a spec field: their kind's default."""
+    try:
+        return float(get_kind(kind).field("stall_limit_s").default)
+    except (KeyError, ValueError):
+        return DEFAULT_STALL_LIMIT_S
+
+
+def sweep_temp_files(runs_dir) -> int:
+    """Half-written files left by a killed worker (`.NAME.PID.TID.tmp`; a finished write is renamed, so
+    any temp file an engine finds at start belongs to nothing), and run folders a fresh retry discarded."""
+    removed = 0
+    for tmp in runs_dir.glob("*/.*.tmp*"):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    for folder in runs_dir.glob(".*.discarded-*"):  # `retry --fresh` moved it aside, then was killed
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.info("removed %d half-written temp file(s) under %s", removed, runs_dir)
+    return removed
+
+
+def _kill_orphan(pid: int | None, started: float | None) -> None:
+    """A worker of a dead engine may still run (without PR_SET_PDEATHSIG); stop it, if it is that very process."""
+    if not pid or started is None:
         return
     try:
         import psutil
 
         proc = psutil.Process(pid)
-        if "multiprocessing" in " ".join(proc.cmdline()):
+        if abs(proc.create_time() - started) < 0.01:
             proc.kill()
-    except Exception:  # gone already, or not ours to touch
+    except Exception:  # noqa: BLE001 - gone already, or not ours to touch
         pass

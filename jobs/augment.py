@@ -24,7 +24,7 @@ from jobs.data import Split
 from jobs.imaging import digit_grid
 from jobs.nets import build_net, build_optimizer
 from jobs.spec_augment import TRANSFORMS
-from jobs.training import confusion_matrix, cross_entropy_step, fit
+from jobs.training import confusion_matrix, cross_entropy_step, divergence_of, fit
 
 SAMPLE_DRAWS = 5  # rows of augmented draws under the originals in the sample grid
 SAMPLES_SEED_OFFSET = 7919  # the grid's draws come from their own generator, not the training one
@@ -104,7 +104,8 @@ def run(spec: dict, ctx: Context) -> dict:
     ctx.log(f"net {spec['net']} with {transform} ({TRANSFORMS[transform][0]}): "
             f"{sum(p.numel() for p in model.parameters()):,} parameters on {device}")
     fitted = fit(model, optimizer, train, test, ctx, epochs=spec["epochs"], batch_size=spec["batch_size"],
-                 seed=spec["seed"], epoch_inputs=epoch_inputs, step_loss=step_loss)
+                 seed=spec["seed"], epoch_inputs=epoch_inputs, step_loss=step_loss,
+                 divergence=divergence_of(spec))
 
     ctx.table("confusion", {"rows": "true digit", "columns": "predicted digit",
                             "matrix": confusion_matrix(test.y, fitted.last.predictions)})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -46,7 +45,7 @@ def load_nets(spec: dict, ctx: Context, device: torch.device) -> tuple[list[torc
     models, infos = [], []
     for value in spec["nets"]:
         run = resolve_run(value, ctx.job_id)
-        path = ctx.artifacts_of(run) / "weights.pt"
+        path = ctx.input_file(run, "weights.pt")
         if not path.exists():
             raise FileNotFoundError(f"run {run} has no trained weights ({path}); "
                                     "nets must name finished train runs")
@@ -150,16 +149,12 @@ def tsne_map(ctx: Context, a: int, names: list[str], images: torch.Tensor, preds
     xy = tsne_2d(flat, seed=seed, n_jobs=1)
     key = f"eps={eps:g}"
     artifact = f"tsne-{a + 1}-{safe_name(names[a])}-images"
-    folder = Path(ctx.artifact_dir)
     # every map of this net so far lives in one .npz (rewritten per map, so each reference stays valid)
-    path = folder / f"{artifact}.npz"
+    path = ctx.artifact_dir / f"{artifact}.npz"
     arrays = dict(np.load(path)) if path.exists() else {}
     pixels = (to_unit(images.float().cpu(), scale == "normalized")[:, 0] * 255).round().to(torch.uint8).numpy()
     arrays[key] = pixels
-    tmp = folder / f".{artifact}.tmp.npz"
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
-    ctx.artifact(artifact, path, "images", {"keys": sorted(arrays)})
+    ctx.save_arrays(artifact, arrays, {"keys": sorted(arrays)}, kind="images")
     labels = preds.cpu().tolist()
     title = f"adversarial images of {names[a]}, eps {eps:g} ({scale}), coloured by {names[0]}'s prediction"
     ctx.table(f"tsne {names[a]} eps={eps:g}", {

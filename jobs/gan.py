@@ -21,7 +21,9 @@ from jobs import data
 from jobs.context import Context
 from jobs.gan_nets import ARCH_VERSION, build_discriminator, build_generator, to_pixels
 from jobs.imaging import digit_grid
-from jobs.training import LOSS_FLUSH_EVERY, batch_starts
+from jobs.spec_gan import KIND as GAN_KIND
+from jobs.resume import restore_state, save_state
+from jobs.training import LOSS_FLUSH_EVERY, Divergence, batch_starts, divergence_hint
 
 GENERATOR = "generator"   # the saved generator: generator.pt in the run's folder
 FIXED_Z_SEED_OFFSET = 1   # the fixed z batch of the sample grids: its own stream, seed + 1
@@ -103,11 +105,14 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
         return torch.stack([loss_g, loss_d, torch.sigmoid(logit_real).sum(), torch.sigmoid(logit_fake).sum()])
 
 
-def _report(ctx: Context, pending: list[torch.Tensor], last_step: int) -> None:
+def _report(ctx: Context, pending: list[torch.Tensor], last_step: int, divergence: Divergence,
+            steps_per_epoch: int) -> None:
     values = torch.stack(pending).tolist()  # one device sync per flush
-    steps = range(last_step - len(values) + 1, last_step + 1)
+    first = last_step - len(values) + 1
+    steps = range(first, last_step + 1)
     ctx.metrics("gan/g_loss", steps, [v[0] for v in values])
     ctx.metrics("gan/d_loss", steps, [v[1] for v in values])
+    divergence.check([v[0] + v[1] for v in values], first, steps_per_epoch)
 
 
 def run(spec: dict, ctx: Context) -> dict:
@@ -144,26 +149,23 @@ def run(spec: dict, ctx: Context) -> dict:
     starts = batch_starts(n, batch_size)
     start_epoch, iteration, train_time, history = 0, 0, 0.0, []
 
-    state = ctx.load_checkpoint()
-    if state is not None and spec["arch"] == "dcgan" and state.get("arch_version", 1) != ARCH_VERSION:
-        ctx.log(f"the checkpoint holds nets of an earlier mnistlab (architecture version {state.get('arch_version', 1)}, "
-                f"this one builds version {ARCH_VERSION}): training from the start")
-        state = None
+    trained = {"generator": generator, "averaged": averaged, "discriminator": discriminator,
+               "opt_g": opt_g, "opt_d": opt_d, "shuffle": shuffle}
+
+    def usable(state: dict) -> str | None:
+        version = state.get("arch_version", 1)
+        if spec["arch"] == "dcgan" and version != ARCH_VERSION:
+            return (f"the checkpoint holds nets of an earlier mnistlab (architecture version {version}, "
+                    f"this one builds version {ARCH_VERSION})")
+        return None
+
+    state = restore_state(ctx, trained, device, usable)
     if state is not None:
-        generator.load_state_dict(state["generator"])
-        averaged.load_state_dict(state["averaged"])
-        discriminator.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        shuffle.set_state(state["shuffle"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"])
         start_epoch, iteration = state["epoch"], state["iteration"]
-        train_time, history = state["train_time_s"], state["history"]
-        ctx.log(f"resumed from the checkpoint after epoch {start_epoch}")
+        train_time, history = state["train_time_s"], list(state["history"])
 
     total_iterations = epochs * len(starts)
+    divergence = Divergence(spec.get("keep_nonfinite", False), divergence_hint(spec["lr"], "the GAN's Adam", GAN_KIND.field("lr").default))
     for epoch in range(start_epoch, epochs):
         generator.train()
         discriminator.train()
@@ -189,11 +191,11 @@ def run(spec: dict, ctx: Context) -> dict:
             iteration += 1
             count += len(real)
             if len(pending) >= LOSS_FLUSH_EVERY:
-                _report(ctx, pending, iteration)
+                _report(ctx, pending, iteration, divergence, len(starts))
                 pending = []
             ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs}")
         if pending:
-            _report(ctx, pending, iteration)
+            _report(ctx, pending, iteration, divergence, len(starts))
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_time += time.perf_counter() - epoch_started
@@ -214,15 +216,8 @@ def run(spec: dict, ctx: Context) -> dict:
         ctx.log(f"epoch {epoch + 1}/{epochs}: D(x) {means['d_real']:.3f}, D(G(z)) {means['d_fake']:.3f}, "
                 f"g loss {means['g_loss']:.3f}, d loss {means['d_loss']:.3f}")
         ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs} done", force=True)
-        ctx.save_checkpoint({
-            "generator": generator.state_dict(), "averaged": averaged.state_dict(),
-            "discriminator": discriminator.state_dict(),
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-            "epoch": epoch + 1, "iteration": iteration, "train_time_s": train_time, "history": history,
-            "arch_version": ARCH_VERSION,
-        })
+        save_state(ctx, trained, device, epoch=epoch + 1, iteration=iteration, train_time_s=train_time,
+                   history=history, arch_version=ARCH_VERSION)
 
     ctx.save_weights(averaged.state_dict(), {"arch": spec["arch"], "arch_version": ARCH_VERSION, "z_dim": z_dim,
                                              "spec": spec,

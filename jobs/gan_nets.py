@@ -150,7 +150,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
     """A generator saved by a gan job (`generator.pt`), in eval mode, with its metadata."""
-    saved = torch.load(path, map_location=device, weights_only=False)
+    saved = torch.load(path, map_location=device, weights_only=True)
     if saved["arch"] == "dcgan" and saved.get("arch_version", 1) != ARCH_VERSION:
         raise ValueError(f"{path} holds a {saved['arch']} generator of an earlier mnistlab (architecture version "
                          f"{saved.get('arch_version', 1)}, this one builds version {ARCH_VERSION}); train a new GAN "

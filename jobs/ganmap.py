@@ -35,7 +35,7 @@ class MissingInput(RuntimeError):
 
 
 def input_file(ctx: Context, job_id: int, filename: str, what: str) -> Path:
-    path = ctx.artifacts_of(job_id) / filename
+    path = ctx.input_file(job_id, filename)
     if not path.is_file():
         raise MissingInput(f"{what} run {job_id} has no {filename} in {path.parent} "
                            f"(is it a finished {'gan' if what == 'gan' else 'train'} job of this store?)")
@@ -105,11 +105,9 @@ def interpolate(ctx: Context, generator, classifier, z_dim: int, seed: int, devi
                    for digit, ends in _end_digits(label_1, label_2)},
         "labels": strip_labels,
     })
-    out = ctx.artifact_dir / "interpolation.npz"
-    np.savez_compressed(out, z1=z1.numpy(), z2=z2.numpy(), alphas=alphas, images=to_uint8(strip).numpy(),
-                        labels=np.array(strip_labels), confidence=strip_p.max(1).values.cpu().numpy())
-    ctx.artifact("interpolation-data", out, "data", {"arrays": ["z1", "z2", "alphas", "images", "labels",
-                                                                "confidence"]})
+    arrays = {"z1": z1.numpy(), "z2": z2.numpy(), "alphas": alphas, "images": to_uint8(strip).numpy(),
+              "labels": np.array(strip_labels), "confidence": strip_p.max(1).values.cpu().numpy()}
+    ctx.save_arrays("interpolation-data", arrays, {"arrays": list(arrays)}, filename="interpolation.npz")
     return {"z1_label": label_1, "z2_label": label_2, "labels": strip_labels}
 
 
@@ -136,9 +134,8 @@ def latent_map(ctx: Context, generator, classifier, z_dim: int, n: int, spec: di
     confidence, labels = (t.cpu().numpy() for t in probs.max(1))
     pixels = to_uint8(images).numpy()
     name = f"latent-{n}"
-    path = ctx.artifact_dir / f"{name}.npz"
-    np.savez_compressed(path, images=pixels, z=z.numpy(), labels=labels, confidence=confidence)
-    ctx.artifact(name, path, "data", {"points": n, "arrays": ["images", "z", "labels", "confidence"]})
+    ctx.save_arrays(name, {"images": pixels, "z": z.numpy(), "labels": labels, "confidence": confidence},
+                    {"points": n, "arrays": ["images", "z", "labels", "confidence"]})
 
     counts = np.bincount(labels, minlength=CLASSES)
     ctx.table(f"classes-{n}", class_table(labels, confidence, spec["confidence"]))

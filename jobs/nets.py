@@ -163,7 +163,7 @@ def build_optimizer(net_id: str, params, lr: float, momentum: float = 0.9,
 
 def load_trained(path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
     """A net saved by a train job (`weights.pt`), in eval mode on `device`, with its metadata."""
-    saved = torch.load(path, map_location=device, weights_only=False)
+    saved = torch.load(path, map_location=device, weights_only=True)
     model = build_net(saved["net"])
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), {k: v for k, v in saved.items() if k != "state_dict"}

@@ -146,6 +146,11 @@ class JobKind:
     headline: str = "test_accuracy"  # result key shown as a job's main number
     headline_is_fraction: bool = True  # shown as a percentage (accuracies, shares); else as the number
     check: Callable[[dict], None] | None = None  # cross-field rules; raises SpecError
+    run_module: str | None = None  # the module with `run(spec, ctx)`; default jobs.<name> (imported by slots only)
+
+    @property
+    def runner(self) -> str:
+        return self.run_module or f"jobs.{self.name}"
 
     def field(self, name: str) -> Field:
         for f in self.fields:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobs.catalog import DEFAULT_LR, NETS
+from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
 FULL_TRAIN = 60000
@@ -51,6 +52,7 @@ KIND = JobKind(
         Field("alpha", float, 1.0, "MixUp's Beta(alpha, alpha) parameter (T9 only)", min=0, max=100,
               min_exclusive=True),
         Field("seed", int, 0, "seed for initialisation, shuffling, dropout and augmentation", min=0, max=2**31 - 1),
+        *run_options(600),
     ),
     check=_check,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
 DEFAULT_EPS = [0.2, 0.4, 0.5, 0.7, 0.8, 1.0]
@@ -67,6 +68,7 @@ KIND = JobKind(
         Field("tsne_points", int, 2000, "adversarial images per t-SNE map (a seeded sample of the test images)",
               min=100, max=TEST_IMAGES),
         Field("seed", int, 0, "seed for the t-SNE sample and embedding", min=0, max=2**31 - 1),
+        *run_options(900, trains=False),
     ),
     headline="white_box_accuracy",
     check=_check,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
 FULL_TRAIN = 60000
@@ -41,6 +42,7 @@ KIND = JobKind(
               min=1, max=400),
         Field("seed", int, 0, "seed for initialisation, shuffling, the noise and the fixed z batch",
               min=0, max=2**31 - 1),
+        *run_options(600),
     ),
     headline="d_fake",  # D(G(z)), a probability the discriminator gives, not a share of anything
     headline_is_fraction=False,

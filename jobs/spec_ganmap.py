@@ -13,6 +13,7 @@ their files, when the job starts.
 
 from __future__ import annotations
 
+from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
 MAP_SIZES = (1000, 10000)
@@ -40,6 +41,7 @@ KIND = JobKind(
         Field("confidence", float, 0.9, "a generated digit counts as clearly labelled above this confidence",
               min=0, max=1),
         Field("seed", int, 0, "seed of z1, z2 and every map's z", min=0, max=2**31 - 1),
+        *run_options(1800, trains=False),
     ),
     headline="confident_fraction",
     check=_check,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobs.catalog import DEFAULT_LR, NETS
+from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
 FULL_TRAIN = 60000
@@ -33,6 +34,7 @@ KIND = JobKind(
         Field("momentum", float, 0.9, "SGD momentum (ignored by Adam and Adadelta)", min=0, max=0.999),
         Field("weight_decay", float, 0.0, "L2 weight decay", min=0, max=1),
         Field("seed", int, 0, "seed for initialisation, shuffling and dropout", min=0, max=2**31 - 1),
+        *run_options(600),
     ),
     check=_check,
 )

@@ -7,7 +7,7 @@ import time
 from jobs import data
 from jobs.context import Context
 from jobs.nets import build_net, build_optimizer
-from jobs.training import confusion_matrix, fit
+from jobs.training import confusion_matrix, divergence_of, fit
 
 
 def run(spec: dict, ctx: Context) -> dict:
@@ -22,7 +22,8 @@ def run(spec: dict, ctx: Context) -> dict:
                                 spec["momentum"], spec["weight_decay"])
     ctx.log(f"net {spec['net']}: {sum(p.numel() for p in model.parameters()):,} parameters on {device}")
     fitted = fit(model, optimizer, mnist.train, mnist.test, ctx,
-                 epochs=spec["epochs"], batch_size=spec["batch_size"], seed=spec["seed"])
+                 epochs=spec["epochs"], batch_size=spec["batch_size"], seed=spec["seed"],
+                 divergence=divergence_of(spec))
 
     ctx.table("confusion", {"rows": "true digit", "columns": "predicted digit",
                             "matrix": confusion_matrix(mnist.test.y, fitted.last.predictions)})

@@ -9,6 +9,7 @@ augmentations), `step_loss` replaces the batch loss (MixUp).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,8 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jobs.context import Context
+from jobs.catalog import DEFAULT_LR, NETS
+from jobs.context import Context, JobFailed
 from jobs.data import Split
+from jobs.resume import restore_state, save_state
 
 LOSS_FLUSH_EVERY = 50  # iterations between loss reports (one .tolist() sync per flush)
 
@@ -79,15 +82,53 @@ def batch_starts(n: int, batch_size: int) -> list[int]:
     return [i for i in range(0, n, batch_size) if min(batch_size, n - i) >= 2]
 
 
-def _report_losses(ctx: Context, pending: list[torch.Tensor], last_step: int) -> list[float]:
+class Divergence:
+    """Stops a run whose loss became NaN or infinite, saying where and what to try (unless told to go on)."""
+
+    def __init__(self, keep_going: bool, hint: str = ""):
+        self.keep_going, self.hint = keep_going, hint
+
+    def check(self, values: list[float], first_step: int, steps_per_epoch: int) -> None:
+        if self.keep_going:
+            return
+        for offset, value in enumerate(values):
+            if not math.isfinite(value):
+                step = first_step + offset  # 1-based iteration of the whole run
+                epoch, within = (step - 1) // steps_per_epoch + 1, (step - 1) % steps_per_epoch + 1
+                what = "NaN" if math.isnan(value) else "infinite"
+                hint = f"{self.hint}; " if self.hint else ""
+                raise JobFailed(f"loss became {what} at epoch {epoch}, step {within} (iteration {step}); {hint}"
+                                "set keep_nonfinite to train on anyway")
+
+
+def divergence_hint(lr: float, optimizer: str, default_lr: float) -> str:
+    """Why a loss may have diverged, in the words of the spec a person wrote."""
+    if lr >= 10 * default_lr:
+        return f"lr {lr:g} is high for {optimizer} (default {default_lr:g})"
+    return f"check lr ({lr:g}) and the inputs"
+
+
+def divergence_of(spec: dict) -> Divergence:
+    """The divergence check of a classifier spec (a zoo net, with its optimizer's default lr as the yardstick)."""
+    optimizer = NETS[spec["net"]].optimizer
+    return Divergence(spec.get("keep_nonfinite", False),
+                      divergence_hint(spec["lr"], optimizer, DEFAULT_LR[optimizer]))
+
+
+def _report_losses(ctx: Context, pending: list[torch.Tensor], last_step: int, divergence: Divergence | None,
+                   steps_per_epoch: int) -> list[float]:
     values = torch.stack(pending).tolist()
-    ctx.metrics("train/loss", range(last_step - len(values) + 1, last_step + 1), values)
+    first = last_step - len(values) + 1
+    ctx.metrics("train/loss", range(first, last_step + 1), values)  # reported first: the curve shows the NaN
+    if divergence is not None:
+        divergence.check(values, first, steps_per_epoch)
     return values
 
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: Split, ctx: Context,
         *, epochs: int, batch_size: int, seed: int,
-        epoch_inputs: EpochInputs | None = None, step_loss: StepLoss = cross_entropy_step) -> FitResult:
+        epoch_inputs: EpochInputs | None = None, step_loss: StepLoss = cross_entropy_step,
+        divergence: Divergence | None = None) -> FitResult:
     device = train.x.device
     n = len(train)
     starts = batch_starts(n, batch_size)
@@ -97,19 +138,14 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: 
     start_epoch, iteration, train_time, epoch_losses = 0, 0, 0.0, []
     last: Evaluation | None = None
 
-    state = ctx.load_checkpoint()
+    trained = {"model": model, "optimizer": optimizer, "generator": gen}
+    state = restore_state(ctx, trained, device)
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"])
         start_epoch, iteration = state["epoch"], state["iteration"]
-        train_time, epoch_losses = state["train_time_s"], state["epoch_losses"]
-        ctx.log(f"resumed from the checkpoint after epoch {start_epoch}")
+        train_time, epoch_losses = state["train_time_s"], list(state["epoch_losses"])
 
     total_iterations = epochs * len(starts)
+    check_each_step = divergence is not None and not divergence.keep_going and device.type == "cpu"
     for epoch in range(start_epoch, epochs):
         model.train()
         started = time.perf_counter()
@@ -127,12 +163,13 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: 
             optimizer.step()
             iteration += 1
             pending.append(loss.detach())
-            if len(pending) >= LOSS_FLUSH_EVERY:
-                losses += _report_losses(ctx, pending, iteration)
+            # On the CPU a scalar read is free: a diverged loss stops the run at the step it happened.
+            if len(pending) >= LOSS_FLUSH_EVERY or (check_each_step and not math.isfinite(loss.item())):
+                losses += _report_losses(ctx, pending, iteration, divergence, len(starts))
                 pending = []
             ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs}")
         if pending:
-            losses += _report_losses(ctx, pending, iteration)
+            losses += _report_losses(ctx, pending, iteration, divergence, len(starts))
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_time += time.perf_counter() - started
@@ -146,13 +183,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: 
         ctx.log(f"epoch {epoch + 1}/{epochs}: train loss {epoch_losses[-1]:.4f}, "
                 f"val loss {last.loss:.4f}, val accuracy {last.accuracy:.2%}")
         ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs} done", force=True)
-        ctx.save_checkpoint({
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-            "epoch": epoch + 1, "iteration": iteration, "train_time_s": train_time,
-            "epoch_losses": epoch_losses,
-        })
+        save_state(ctx, trained, device, epoch=epoch + 1, iteration=iteration, train_time_s=train_time,
+                   epoch_losses=epoch_losses)
 
     if last is None:  # resumed after the last epoch had already finished
         last = evaluate(model, test)

@@ -11,6 +11,8 @@ import json
 import time
 from typing import Any, Iterable
 
+from pathlib import Path
+
 from runs.records import Job
 from runs.store import Store, dumps
 
@@ -30,20 +32,28 @@ class EngineStore(Store):
         rows = self.query(f"SELECT id, status, reason FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids)
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def claim(self, job_id: int, slot: str, device: str, worker_pid: int | None) -> Job | None:
-        """Atomically move a queued job to running; None if someone else changed it first."""
+    def claim(self, job_id: int, slot: str, device: str, worker_pid: int | None,
+              worker_started: float | None = None) -> Job | None:
+        """Atomically move a queued job to running; None if someone else changed it first.
+
+        A job without a checkpoint starts over, so do its curves: metrics left by an earlier attempt
+        are dropped (a job resumed from a checkpoint gets the history saved in it instead)."""
         now = time.time()
         with self._lock, self.write() as c:
             seq = self.bump(c)
             cur = c.execute(
                 "UPDATE jobs SET status='running', attempts=attempts+1, started_at=?, heartbeat_at=?, "
-                "slot=?, device=?, worker_pid=?, wait_reason=NULL, reason=NULL, eta_s=NULL, seq=? "
-                "WHERE id=? AND status='queued'", (now, now, slot, device, worker_pid, seq, job_id))
+                "slot=?, device=?, worker_pid=?, worker_started=?, wait_reason=NULL, reason=NULL, eta_s=NULL, "
+                "cancel_requested=0, seq=? WHERE id=? AND status='queued'",
+                (now, now, slot, device, worker_pid, worker_started, seq, job_id))
             if cur.rowcount != 1:
                 return None
             job = Job.from_row(c.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
-            c.execute("INSERT OR REPLACE INTO attempts (job_id, n, started_at, slot, device, worker_pid) "
-                      "VALUES (?,?,?,?,?,?)", (job_id, job.attempts, now, slot, device, worker_pid))
+            c.execute("INSERT OR REPLACE INTO attempts (job_id, n, started_at, slot, device, worker_pid, "
+                      "worker_started) VALUES (?,?,?,?,?,?,?)",
+                      (job_id, job.attempts, now, slot, device, worker_pid, worker_started))
+            if c.execute("SELECT 1 FROM artifacts WHERE job_id=? AND kind='checkpoint'", (job_id,)).fetchone() is None:
+                c.execute("DELETE FROM metrics WHERE job_id=?", (job_id,))
         return job
 
     def finish(self, job_id: int, status: str, reason: str | None = None, result: dict | None = None,
@@ -59,15 +69,44 @@ class EngineStore(Store):
             c.execute("UPDATE attempts SET ended_at=?, outcome=?, reason=? WHERE job_id=? AND "
                       "n=(SELECT attempts FROM jobs WHERE id=?)", (now, outcome or status, reason, job_id, job_id))
 
-    def requeue(self, job_id: int, reason: str, outcome: str) -> None:
-        """Back to the queue (engine stopped or died under it); it resumes from its checkpoint."""
+    def requeue(self, job_id: int, reason: str, outcome: str = "interrupted") -> None:
+        """Back to the queue without counting an attempt (the engine was stopped under it); it resumes
+        from its checkpoint. A cancel asked for meanwhile is honoured instead."""
+        self.end_attempt(job_id, outcome, reason)
+
+    def end_attempt(self, job_id: int, outcome: str, reason: str) -> str:
+        """Close the running attempt of a job that did not end by itself, and decide what comes next.
+
+        `outcome` is why: 'lost' (its engine died), 'crashed' (its worker or node died), or 'interrupted'
+        (the engine was stopped; never counted). A job whose cancel was asked for ends cancelled; one
+        with attempts left goes back to the queue (it resumes from its last checkpoint); one without
+        ends failed, with every attempt's reason. Returns the job's new status.
+        """
         now = time.time()
         with self._lock, self.write() as c:
+            job = Job.from_row(c.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+            if job.status != "running":
+                return job.status
             seq = self.bump(c)
-            c.execute("UPDATE jobs SET status='queued', reason=?, slot=NULL, device=NULL, worker_pid=NULL, "
-                      "eta_s=NULL, seq=? WHERE id=?", (reason, seq, job_id))
-            c.execute("UPDATE attempts SET ended_at=?, outcome=?, reason=? WHERE job_id=? AND "
-                      "n=(SELECT attempts FROM jobs WHERE id=?)", (now, outcome, reason, job_id, job_id))
+            c.execute("UPDATE attempts SET ended_at=?, outcome=?, reason=? WHERE job_id=? AND n=?",
+                      (now, outcome, reason, job_id, job.attempts))
+            history = [dict(r) for r in c.execute(
+                "SELECT n, outcome, reason FROM attempts WHERE job_id=? ORDER BY n", (job_id,))]
+            counted = [a for a in history if a["outcome"] != "interrupted"]
+            if job.cancel_requested:
+                status, text = "cancelled", "cancelled by request"
+            elif outcome == "interrupted" or len(counted) < job.max_attempts:
+                status = "queued"
+                text = (f"requeued: {reason}" if outcome == "interrupted" else
+                        f"requeued after attempt {len(counted)} of {job.max_attempts}: {reason}; "
+                        "it resumes from its last checkpoint")
+            else:
+                status, text = "failed", attempts_reason(counted, self.paths.engine_log)
+            finished = None if status == "queued" else now
+            c.execute("UPDATE jobs SET status=?, reason=?, finished_at=?, slot=CASE WHEN ?='queued' THEN NULL "
+                      "ELSE slot END, worker_pid=NULL, worker_started=NULL, eta_s=NULL, cancel_requested=0, "
+                      "seq=? WHERE id=?", (status, text, finished, status, seq, job_id))
+        return status
 
     def apply_events(self, events: list[Event]) -> None:
         """Write a batch of worker reports in one transaction."""
@@ -95,6 +134,11 @@ class EngineStore(Store):
                     c.execute("INSERT OR REPLACE INTO artifacts (job_id, name, kind, path, meta, seq) "
                               "VALUES (?,?,?,?,?,?)", (job_id, p["name"], p["kind"], p["path"],
                                                        dumps(p["meta"]), seq))
+                elif name == "metrics_reset":  # a resumed attempt: exactly the history of its checkpoint
+                    c.execute("DELETE FROM metrics WHERE job_id=?", (job_id,))
+                    for metric, (steps, values) in p["metrics"].items():
+                        c.executemany("INSERT INTO metrics (job_id, name, step, value) VALUES (?,?,?,?)",
+                                      [(job_id, metric, s, v) for s, v in zip(steps, values)])
                 elif name == "repro":
                     row = c.execute("SELECT repro FROM jobs WHERE id=?", (job_id,)).fetchone()
                     merged = {**json.loads(row[0]), **p["facts"]}
@@ -124,9 +168,6 @@ class EngineStore(Store):
     def running(self) -> list[Job]:
         return [Job.from_row(r) for r in self.query("SELECT * FROM jobs WHERE status='running' ORDER BY id")]
 
-    def lost_attempts(self, job_id: int) -> int:
-        return self.query("SELECT count(*) FROM attempts WHERE job_id=? AND outcome='lost'", (job_id,))[0][0]
-
     def engine_started(self, pid: int, slots: list[dict], info: dict[str, Any]) -> None:
         now = time.time()
         with self._lock, self.write() as c:
@@ -142,3 +183,14 @@ class EngineStore(Store):
         with self._lock, self.write() as c:
             c.execute("UPDATE engine SET stopped_at=?, slots='[]' WHERE id=1", (time.time(),))
             self.bump(c)
+
+
+def attempts_reason(attempts: list[dict], engine_log: Path) -> str:
+    """Why a job ran out of attempts, in one line: every attempt's reason, engine deaths counted together."""
+    lost = [a for a in attempts if a["outcome"] == "lost"]
+    if len(lost) == len(attempts):
+        times = "once" if len(lost) == 1 else f"{len(lost)} times"
+        return f"the engine stopped {times} while running this job (see {engine_log})"
+    parts = [f"attempt {a['n']}: " + ("the engine stopped (see engine.log)" if a["outcome"] == "lost"
+                                       else a["reason"] or a["outcome"]) for a in attempts]
+    return f"failed after {len(attempts)} attempts; " + "; ".join(parts)

@@ -18,6 +18,27 @@ def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+def make_private_dir(path: Path) -> None:
+    """Create a folder (and its parents) readable by its owner only; tighten one that exists."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        try:
+            path.chmod(0o700)
+        except OSError:
+            pass  # not ours to change (a shared parent chosen by the person): leave it
+
+
+def make_private_files(*paths: Path) -> None:
+    """The store and its WAL files: owner read/write only."""
+    for path in paths:
+        for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                if candidate.stat().st_mode & 0o077:
+                    candidate.chmod(0o600)
+            except OSError:
+                pass
+
+
 @dataclass(frozen=True)
 class HomePaths:
     root: Path

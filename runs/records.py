@@ -86,6 +86,7 @@ class Job:
     headline: float | None
     repro: dict
     seq: int
+    worker_started: float | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Job":

@@ -112,4 +112,25 @@ CREATE TABLE counters (
 INSERT INTO counters VALUES ('seq', 0);
 """
 
-MIGRATIONS: list[str] = [V1]
+
+# v2: non-finite metrics (a diverged loss is NaN, which SQLite stores as NULL: the value may be NULL now);
+# artifact paths relative to their run's folder (a moved data folder keeps its runs); the start time of a
+# job's worker process (orphan cleanup tells it from a later process that reuses its pid).
+V2 = """
+CREATE TABLE metrics_v2 (
+    id     INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    name   TEXT NOT NULL,
+    step   INTEGER NOT NULL,
+    value  REAL,                                -- NULL is NaN, +-Inf are stored as such
+    UNIQUE (job_id, name, step)
+);
+INSERT INTO metrics_v2 (id, job_id, name, step, value) SELECT id, job_id, name, step, value FROM metrics;
+DROP TABLE metrics;
+ALTER TABLE metrics_v2 RENAME TO metrics;
+UPDATE artifacts SET path = replace(path, rtrim(path, replace(path, '/', '')), '') WHERE path LIKE '%/%';
+ALTER TABLE jobs ADD COLUMN worker_started REAL;
+ALTER TABLE attempts ADD COLUMN worker_started REAL
+"""
+
+MIGRATIONS: list[str] = [V1, V2]

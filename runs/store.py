@@ -8,6 +8,7 @@ The engine's writes live in `runs.engine_store`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -18,12 +19,18 @@ from typing import Any
 
 from jobs.kinds import get_kind
 from runs.db import connect, transaction
-from runs.paths import HomePaths, resolve_home
+from runs.paths import HomePaths, make_private_dir, make_private_files, resolve_home
 from runs.records import InputError, Job, JobRequest
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, allow_nan=False, default=str)
+    """JSON as the store keeps it; a non-finite number is written as NaN/Infinity, which Python reads back
+    (what leaves the store for people and programs goes through `runs.jsonsafe`)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _value(v: float | None) -> float:
+    return math.nan if v is None else v  # SQLite keeps a NaN as NULL
 
 
 class Store:
@@ -37,8 +44,10 @@ class Store:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
+            make_private_dir(self.paths.root)
             self._conn = connect(self.paths.db)
             self._pid = os.getpid()
+            make_private_files(self.paths.db)
         return self._conn
 
     def close(self) -> None:
@@ -99,27 +108,28 @@ class Store:
         return [j for j in self.jobs(kind=[kind], status=status)
                 if all(j.spec.get(k) == v for k, v in spec_match.items())]
 
-    def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[sqlite3.Row]:
-        """Metric rows (id, name, step, value) newer than `after_id`: for incremental readers."""
+    def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[dict]:
+        """Metric rows {id, name, step, value} newer than `after_id`: for incremental readers.
+        A NaN value reads as float('nan')."""
         sql = "SELECT id, name, step, value FROM metrics WHERE job_id = ? AND id > ?"
         params: list = [job_id, after_id]
         if name is not None:
             sql += " AND name = ?"
             params.append(name)
-        return self.query(sql + " ORDER BY id", params)
+        return _metric_rows(self.query(sql + " ORDER BY id", params))
 
-    def metrics_after(self, job_id: int, after_id: int) -> list[sqlite3.Row]:
+    def metrics_after(self, job_id: int, after_id: int) -> list[dict]:
         """Like `metrics(job_id, after_id=...)`, but found through the row id once `after_id` is set:
         a live reader's look costs the rows written since its last look, not the run's whole history."""
         if after_id <= 0:
             return self.metrics(job_id)
-        return self.query("SELECT id, name, step, value FROM metrics WHERE +job_id = ? AND id > ? ORDER BY id",
-                          (job_id, after_id))
+        return _metric_rows(self.query(
+            "SELECT id, name, step, value FROM metrics WHERE +job_id = ? AND id > ? ORDER BY id", (job_id, after_id)))
 
     def series(self, job_id: int, name: str) -> list[tuple[int, float]]:
         rows = self.query("SELECT step, value FROM metrics WHERE job_id = ? AND name = ? ORDER BY step",
                           (job_id, name))
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], _value(r[1])) for r in rows]
 
     def metric_names(self, job_id: int) -> list[str]:
         return [r[0] for r in self.query("SELECT DISTINCT name FROM metrics WHERE job_id = ? ORDER BY name",
@@ -130,8 +140,11 @@ class Store:
         return {r[0]: json.loads(r[1]) for r in rows}
 
     def artifacts(self, job_id: int) -> list[dict]:
+        """A run's files: `file` is the name in its folder (what the store keeps), `path` where it is now."""
         rows = self.query("SELECT name, kind, path, meta FROM artifacts WHERE job_id = ? ORDER BY name", (job_id,))
-        return [{"name": r[0], "kind": r[1], "path": r[2], "meta": json.loads(r[3])} for r in rows]
+        folder = self.paths.artifacts(job_id)
+        return [{"name": r[0], "kind": r[1], "file": _file_name(r[2]), "path": str(folder / _file_name(r[2])),
+                 "meta": json.loads(r[3])} for r in rows]
 
     def outputs_seq(self, job_id: int) -> int:
         """The change counter of a job's newest table or artifact (0 if none): has anything new to show?"""
@@ -140,8 +153,9 @@ class Store:
         return rows[0][0] or 0
 
     def artifact_path(self, job_id: int, name: str) -> Path | None:
+        """Where artifact `name` of a run is now (under the data folder, wherever it was moved)."""
         rows = self.query("SELECT path FROM artifacts WHERE job_id = ? AND name = ?", (job_id, name))
-        return Path(rows[0][0]) if rows else None
+        return self.paths.artifacts(job_id) / _file_name(rows[0][0]) if rows else None
 
     def logs(self, job_id: int, after_id: int = 0, limit: int | None = None) -> list[sqlite3.Row]:
         sql = "SELECT id, ts, level, message FROM logs WHERE job_id = ? AND id > ? ORDER BY id"
@@ -255,20 +269,33 @@ class Store:
             return "cancelling"
 
     def retry(self, job_id: int, fresh: bool = False) -> None:
-        """Queue a failed or cancelled job again; it resumes from its checkpoint unless `fresh`."""
+        """Queue a failed or cancelled job again; it resumes from its checkpoint unless `fresh`.
+
+        `fresh` moves the run's folder aside before the job is queued (under the store's write lock,
+        so no engine can start it in the old folder), then deletes it."""
+        discarded = None
         with self._lock, self.write() as c:
             job = self._job_in(c, job_id)
             if job.status not in ("failed", "cancelled"):
                 raise InputError(f"job {job_id} is {job.status}; only failed or cancelled jobs can be retried")
             seq = self.bump(c)
-            c.execute("UPDATE jobs SET status='queued', reason=NULL, finished_at=NULL, cancel_requested=0, "
-                      "result=NULL, headline=NULL, seq=? WHERE id=?", (seq, job_id))
             if fresh:
+                discarded = self._discard_folder(job_id)
                 for table in ("metrics", "result_tables", "artifacts", "logs"):
                     c.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
                 c.execute("UPDATE jobs SET progress=0, progress_text=NULL, eta_s=NULL WHERE id=?", (job_id,))
-        if fresh:
-            shutil.rmtree(self.paths.artifacts(job_id), ignore_errors=True)
+            c.execute("UPDATE jobs SET status='queued', reason=NULL, finished_at=NULL, cancel_requested=0, "
+                      "result=NULL, headline=NULL, seq=? WHERE id=?", (seq, job_id))
+        if discarded is not None:
+            shutil.rmtree(discarded, ignore_errors=True)
+
+    def _discard_folder(self, job_id: int) -> Path | None:
+        folder = self.paths.artifacts(job_id)
+        if not folder.exists():
+            return None
+        aside = folder.with_name(f".{job_id}.discarded-{time.time_ns()}")  # swept by the engine if we die here
+        os.replace(folder, aside)
+        return aside
 
     def set_priority(self, job_id: int, priority: int) -> None:
         if not -1000 <= priority <= 1000:
@@ -284,6 +311,15 @@ class Store:
         if row is None:
             raise InputError(f"no job {job_id} in {self.paths.db}")
         return Job.from_row(row)
+
+
+def _metric_rows(rows: list[sqlite3.Row]) -> list[dict]:
+    return [{"id": r[0], "name": r[1], "step": r[2], "value": _value(r[3])} for r in rows]
+
+
+def _file_name(stored: str) -> str:
+    """Artifacts are kept as names in their run's folder; stores written before that kept absolute paths."""
+    return Path(stored).name
 
 
 def _resolve_batch_refs(kind: str, spec: dict, ids: list[int]) -> dict:

@@ -48,6 +48,17 @@ def home(tmp_path, monkeypatch, mnist_dir) -> Path:
             os.kill(pid, 9)
 
 
+@pytest.fixture
+def probe_kinds(monkeypatch):
+    """The test kinds `probe` and `broken` (tests/kind_*.py), known here and to any engine started now."""
+    from jobs import kinds
+    from tests import kind_broken, kind_probe
+
+    monkeypatch.setenv("MNISTLAB_KINDS", "tests.kind_probe,tests.kind_broken")
+    monkeypatch.setitem(kinds.KINDS, "probe", kind_probe.KIND)
+    monkeypatch.setitem(kinds.KINDS, "broken", kind_broken.KIND)
+
+
 @dataclass
 class CliResult:
     code: int

@@ -34,7 +34,7 @@ def test_reports_like_the_train_job_plus_a_sample_grid(tmp_path, mnist_dir):
     cells = grid[2:, 2:].reshape(6, 30, 10, 30)[:, :28, :, :28]  # (row, y, digit, x)
     assert all(not np.array_equal(cells[0], cells[r]) for r in range(1, 6))  # each draw changes the digits
     assert "RandomPerspective(p=0.4)" in artifacts["samples"]["meta"]["caption"]
-    saved = torch.load(artifacts["weights"]["path"], weights_only=False)
+    saved = torch.load(artifacts["weights"]["path"], weights_only=True)
     assert saved["net"] == "B" and saved["spec"]["transform"] == "T8"
     facts = [p["facts"] for e, p in ctx.events if e == "repro"][0]
     assert facts["augmentation"]["transform"] == "T8" and len(facts["data"]["sha256"]) == 4

@@ -17,8 +17,8 @@ LONG = {"net": "10.1", "samples": 30000, "epochs": 4}  # ~15 s on 2 cores: long 
 TINY = {"net": "1", "samples": 256, "epochs": 1}
 
 
-def submit(home, spec, **options) -> int:
-    [job_id] = Store(home).submit([JobRequest("train", spec, **options)])
+def submit(home, spec, kind="train", **options) -> int:
+    [job_id] = Store(home).submit([JobRequest(kind, spec, **options)])
     return job_id
 
 
@@ -43,14 +43,21 @@ def test_submit_wait_prints_the_same_record_as_show(home):
     assert record["repro"]["spec"] == record["spec"] and record["repro"]["versions"]["torch"]
 
 
-def test_worker_kill_9_fails_only_its_job(home):
+def test_worker_kill_9_counts_as_an_attempt_and_fails_only_its_job(home, probe_kinds):
     control.start(home)
-    victim = submit(home, LONG)
-    wait_until(lambda: Store(home).series(victim, "train/loss"), 90, what="the job's first losses")
-    os.kill(job(home, victim).worker_pid, signal.SIGKILL)
+    victim = submit(home, {"behaviour": "sleep", "seconds": 600}, kind="probe", max_attempts=2)
+    for attempt in (1, 2):
+        running = wait_until(lambda: (j := job(home, victim)).status == "running" and j.attempts == attempt and j,
+                             90, what=f"attempt {attempt}")
+        os.kill(running.worker_pid, signal.SIGKILL)  # the first kill leaves an attempt: it is queued again
     failed = wait_done(home, victim)
-    assert failed.status == "failed" and "signal 9" in failed.reason and "SIGKILL" in failed.reason
-    assert Store(home).series(victim, "train/loss")  # its partial metrics stay
+    assert failed.status == "failed"
+    assert failed.reason == ("failed after 2 attempts; attempt 1: worker process killed by signal 9 SIGKILL (kill -9, "
+                             "or the out-of-memory killer); attempt 2: worker process killed by signal 9 SIGKILL "
+                             "(kill -9, or the out-of-memory killer)")
+    history = EngineStore(home).attempts(victim)
+    assert [a["outcome"] for a in history] == ["crashed", "crashed"]
+    assert history[0]["reason"].startswith("worker process killed by signal 9")
     after = submit(home, TINY)
     assert wait_done(home, after).status == "done"  # the engine kept serving, on a fresh worker
 
@@ -74,8 +81,11 @@ def test_engine_kill_9_then_restart_requeues_or_fails_and_loses_nothing(home, mo
     assert resumed.status == "done" and resumed.result["resumed_from_epoch"] >= 1
     history = EngineStore(home).attempts(resumable)
     assert [a["outcome"] for a in history] == ["lost", "done"]
+    # the metric history is the checkpoint's plus what came after: every epoch once, in order
+    assert [s for s, _ in Store(home).series(resumable, "val/accuracy")] == [1, 2, 3, 4]
     lost = wait_done(home, one_shot)
-    assert lost.status == "failed" and "engine died" in lost.reason and "max_attempts 1" in lost.reason
+    assert lost.status == "failed"
+    assert lost.reason == f"the engine stopped once while running this job (see {home / 'engine.log'})"
     for q in queued:
         assert wait_done(home, q).status == "done"
     assert all(j.finished and (j.status == "done" or j.reason) for j in Store(home).jobs())
@@ -87,12 +97,8 @@ def test_cancel_stops_a_running_job_quickly_and_keeps_its_metrics(home, cli):
     wait_until(lambda: Store(home).series(victim, "train/loss"), 60, what="the first losses")
     result = cli("cancel", str(victim))
     assert result.code == 0 and "cancelling" in result.out
-    import time
-
-    asked = time.monotonic()
-    done = wait_done(home, victim, 20)
-    assert done.status == "cancelled" and time.monotonic() - asked < 3.5
-    assert done.reason == "cancelled by request"
+    done = wait_done(home, victim, 60)  # how fast: `mnistlab bench engine` measures the cancel latency
+    assert done.status == "cancelled" and done.reason == "cancelled by request"
     assert Store(home).series(victim, "train/loss")
 
 
@@ -127,8 +133,8 @@ def test_gpu_request_and_dependency_chain(home, monkeypatch, cli):
 
     first = submit(home, LONG)
     dependant = submit(home, TINY, depends_on=[first])
-    waiting = wait_until(lambda: job(home, dependant).wait_reason, 20, what="a wait reason")
-    assert waiting == f"waiting for job {first} (running) to finish" or f"job {first}" in waiting
+    expected = f"waiting for job {first} (running) to finish"
+    wait_until(lambda: job(home, dependant).wait_reason == expected, 30, what=f"the wait reason {expected!r}")
     cli("cancel", str(first))
     failed = wait_done(home, dependant)
     assert failed.status == "failed"
@@ -152,8 +158,9 @@ def test_engine_status_stop_and_resume(home, cli):
 
 
 def test_a_kind_the_engine_did_not_load_fails_with_what_to_do():
-    from engine.worker import _run_one
+    from engine.runner import SlotRunner
 
-    status, result, reason = _run_one({"kind": "gan", "id": 7, "spec": {}, "attempt": 1}, None, {}, "cpu 0", "cpu", 1)
+    runner = SlotRunner("cpu 0", "cpu", 1)
+    status, result, reason = runner.run({"kind": "nosuchkind", "id": 7, "spec": {}, "attempt": 1}, None)
     assert (status, result) == ("failed", None)
-    assert "'gan' is unknown to this engine" in reason and "mnistlab retry 7" in reason
+    assert "'nosuchkind' is unknown to this engine" in reason and "mnistlab retry 7" in reason

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from runs.jsonsafe import json_safe
 from runs.store import Store
 
 console = Console(highlight=False)
@@ -25,7 +26,8 @@ def store() -> Store:
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+    """Strict JSON: non-finite numbers as "nan", "inf", "-inf" (see runs.jsonsafe)."""
+    sys.stdout.write(json.dumps(json_safe(value), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
 
 
 def print_error(message: str) -> None:

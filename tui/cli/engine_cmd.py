@@ -78,6 +78,8 @@ def status(as_json: bool = JsonOpt) -> None:
         if slot["job_id"]:
             j = s.job(slot["job_id"])
             job = f"{j.id} {j.kind} {j.short_spec()} {j.progress * 100:.0f}%"
+        elif slot.get("problem"):
+            job = f"[red]{slot['problem']}[/]"
         table.add_row(slot["name"], slot["label"], worker, job)
     console.print(table)
 

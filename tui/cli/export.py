@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from runs.jsonsafe import json_safe
 from tui.cli.common import console, fail, parse_ids, store
 
 FORMATS = ("csv", "json", "md")
@@ -76,7 +77,8 @@ def export(job_ids: Optional[list[str]] = typer.Argument(None, help="Job ids (or
             fail("export needs job ids or --study NAME, e.g. `mnistlab export 7 --format md`")
         records = [s.record(i) for i in parse_ids(job_ids)]
         if format_ == "json":
-            text = json.dumps(records[0] if len(records) == 1 else records, indent=2, sort_keys=True, default=str)
+            text = json.dumps(json_safe(records[0] if len(records) == 1 else records), indent=2, sort_keys=True,
+                              default=str, allow_nan=False)
         elif format_ == "md":
             text = "\n".join(record_markdown(r) for r in records)
         else:

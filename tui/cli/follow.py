@@ -17,12 +17,14 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.text import Text
 
+from runs.jsonsafe import json_safe
 from runs.records import Job
 from runs.store import Store
 from tui import format as fmt
-from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, parse_ids, store
+from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, fail, parse_ids, store
 from tui.cli.jobs_cmd import log_line
 from tui.cli.views import epochs_table, status_text
+from tui.cli.waiting import EngineGone, EngineWatch
 
 
 class Follower:
@@ -32,10 +34,12 @@ class Follower:
         self.series: dict[str, list[tuple[int, float]]] = collections.defaultdict(list)
         self.logs: collections.deque = collections.deque(maxlen=6)
         self.metric_id = self.log_id = 0
+        self.watch = EngineWatch(s, restart=False)
 
     def poll(self) -> tuple[list, list]:
-        """Read what is new; returns (new metric rows, new log rows)."""
+        """Read what is new; returns (new metric rows, new log rows). Raises EngineGone if the engine stopped."""
         self.job = self.store.job(self.job_id)
+        self.watch.check([self.job])
         metrics = self.store.metrics(self.job_id, after_id=self.metric_id)
         for row in metrics:
             points = self.series[row["name"]]
@@ -99,17 +103,20 @@ def follow(job_id: str = typer.Argument(..., help="Job id."),
     """Live progress bars, loss curve and metrics of a job, until it ends."""
     (jid,) = parse_ids([job_id])
     f = Follower(store(), jid)
-    if as_json:
-        raise typer.Exit(_follow_json(f, interval))
-    if not console.is_terminal:
-        raise typer.Exit(_follow_plain(f, interval))
-    with Live(f.render(console.width, console.height), console=console, auto_refresh=False) as live:
-        while True:
-            f.poll()
-            live.update(f.render(console.width, console.height), refresh=True)
-            if f.job.finished:
-                break
-            time.sleep(interval)
+    try:
+        if as_json:
+            raise typer.Exit(_follow_json(f, interval))
+        if not console.is_terminal:
+            raise typer.Exit(_follow_plain(f, interval))
+        with Live(f.render(console.width, console.height), console=console, auto_refresh=False) as live:
+            while True:
+                f.poll()
+                live.update(f.render(console.width, console.height), refresh=True)
+                if f.job.finished:
+                    break
+                time.sleep(interval)
+    except EngineGone as exc:
+        fail(f"{exc}; job {jid} is {f.job.status}", EXIT_FAILED)
     raise typer.Exit(EXIT_OK if f.job.status == "done" else EXIT_FAILED)
 
 
@@ -125,7 +132,7 @@ def _follow_json(f: Follower, interval: float) -> int:
             out.append({"type": "status", "status": f.job.status, "progress": f.job.progress,
                         "reason": f.job.reason, "result": f.job.result})
         for item in out:
-            sys.stdout.write(json.dumps(item) + "\n")
+            sys.stdout.write(json.dumps(json_safe(item)) + "\n")
         sys.stdout.flush()
         if f.job.finished:
             return EXIT_OK if f.job.status == "done" else EXIT_FAILED

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import time
-
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
 from engine import control
 from engine.devices import gpus
 from jobs.mnist_files import CHECKSUMS, download, find_file, resolve_folder
 from runs.records import InputError, JobRequest
 from runs.refs import check_run_refs
 from runs.store import Store
-from tui.cli.common import EXIT_FAILED, EXIT_OK, console, err, print_json
+from tui.cli.common import EXIT_FAILED, EXIT_OK, console, err, print_error, print_json
 from tui.cli.views import render_job
+from tui.cli.waiting import EngineGone, wait_for
 
 
 def check_placement(requests: list[JobRequest]) -> None:
     asked = {r.gpu for r in requests if r.gpu is not None} | {g for r in requests for g in r.exclude_gpus}
     if not asked:
         return
-    have = [i for i, _ in gpus()]
+    have = [i for i, *_ in gpus()]
     for r in requests:
         if r.gpu is not None and r.gpu not in have:
             raise InputError(f"gpu {r.gpu} is not allowed; allowed: "
@@ -65,26 +62,12 @@ def queue(requests: list[JobRequest], *, study: tuple[str, str, dict] | None = N
     return ids
 
 
-def wait_for(ids: list[int], *, quiet: bool = False, poll_s: float = 0.25) -> list:
-    """Block until every job has ended; shows progress on a terminal."""
-    store = Store()
-    show = not quiet and err.is_terminal
-    progress = Progress(TextColumn("job {task.fields[id]}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                        TextColumn("{task.fields[status]}"), TimeRemainingColumn(), console=err,
-                        disable=not show, transient=True)
-    tasks = {i: progress.add_task("", total=1.0, id=i, status="queued") for i in ids}
-    with progress:
-        while True:
-            jobs = store.jobs(ids=ids)
-            for job in jobs:
-                progress.update(tasks[job.id], completed=job.progress, status=job.status)
-            if all(j.finished for j in jobs):
-                return jobs
-            time.sleep(poll_s)
-
-
 def finish_waiting(ids: list[int], as_json: bool) -> int:
-    jobs = wait_for(ids, quiet=as_json)
+    try:
+        jobs = wait_for(ids, quiet=as_json)
+    except EngineGone as exc:
+        print_error(f"{exc}; job(s) {', '.join(map(str, ids))} did not finish")
+        return EXIT_FAILED
     store = Store()
     if as_json:
         records = [store.record(i) for i in ids]

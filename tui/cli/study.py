@@ -8,8 +8,9 @@ import typer
 from rich.live import Live
 
 from runs.records import JobRequest
-from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, print_json, store
-from tui.cli.queueing import announce, queue, wait_for
+from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, fail, print_json, store
+from tui.cli.queueing import announce, queue
+from tui.cli.waiting import EngineGone, wait_for
 from tui.cli.views import render_study
 
 study_app = typer.Typer(help="Whole studies: queue them as a group, show their tables.", no_args_is_help=True)
@@ -25,7 +26,10 @@ def submit_study(type_: str, name: str | None, options: dict, requests: list[Job
     name = name or type_
     ids = queue(requests, study=(name, type_, options))
     if wait:
-        jobs = wait_for(ids, quiet=as_json)
+        try:
+            jobs = wait_for(ids, quiet=as_json)
+        except EngineGone as exc:
+            fail(f"{exc}; the study's jobs did not all finish", EXIT_FAILED)
         view = store().study_view(name)
         if as_json:
             print_json({"ids": ids, "study": view.to_json()})
