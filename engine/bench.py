@@ -6,7 +6,8 @@
 2. Submit-to-running latency with an idle engine (warm workers), from the
    store's own timestamps: created_at -> started_at (claimed by a worker),
    and -> the job's first log line (model built, data in memory).
-3. Peak resident memory of a worker (its max RSS while it ran the jobs).
+3. Cancel latency: from `cancel` of a running job to its 'cancelled' in the store.
+4. Peak resident memory of a worker (its max RSS while it ran the jobs).
 """
 
 from __future__ import annotations
@@ -78,6 +79,23 @@ def latency(store: Store, data_dir: str | None, count: int) -> dict:
             "submit_to_computing_s": {"median": statistics.median(computing), "max": max(computing)}}
 
 
+def cancel_latency(store: Store, data_dir: str | None, count: int) -> dict:
+    waits = []
+    for _ in range(count):
+        [job_id] = store.submit([JobRequest("train", {"net": "1", "samples": 60000, "epochs": 4},
+                                            data_dir=data_dir)])
+        while not store.series(job_id, "train/loss"):  # computing, not just claimed
+            time.sleep(0.02)
+        asked = time.time()
+        store.cancel(job_id)
+        while not (job := store.job(job_id)).finished:
+            time.sleep(0.01)
+        if job.status != "cancelled":
+            raise RuntimeError(f"bench job {job_id} {job.status}: {job.reason}")
+        waits.append(job.finished_at - asked)
+    return {"median": statistics.median(waits), "max": max(waits)}
+
+
 def run(nets: list[str], samples: int = 60000, epochs: int = 1, batch_size: int = 64, repeats: int = 3,
         latency_jobs: int = 10, data_dir: str | None = None, log=print) -> dict:
     home = Path(tempfile.mkdtemp(prefix="mnistlab-bench-"))
@@ -102,6 +120,7 @@ def run(nets: list[str], samples: int = 60000, epochs: int = 1, batch_size: int 
             results["nets"][net] = {"bare_samples_per_s": bare_rates, "engine_samples_per_s": engine_rates,
                                     "ratio_of_medians": ratio}
         results["latency"] = latency(store, data_dir, latency_jobs)
+        results["cancel_latency_s"] = cancel_latency(store, data_dir, 3)
         peaks = [j.repro.get("worker", {}).get("peak_rss_mb") for j in store.jobs()]
         results["worker_peak_rss_mb"] = max(p for p in peaks if p is not None)
         results["worker_threads"] = store.jobs()[0].repro["device"]["torch_threads"]

@@ -44,6 +44,8 @@ def engine_bench(nets: str = typer.Option("1,10.1", "--nets", help="Nets to trai
     console.print(f"submit -> running: median {lat['submit_to_running_s']['median'] * 1000:.0f} ms, "
                   f"max {lat['submit_to_running_s']['max'] * 1000:.0f} ms; submit -> computing: median "
                   f"{lat['submit_to_computing_s']['median'] * 1000:.0f} ms")
+    cancel = results["cancel_latency_s"]
+    console.print(f"cancel -> cancelled: median {cancel['median'] * 1000:.0f} ms, max {cancel['max'] * 1000:.0f} ms")
     console.print(f"worker peak RSS: {results['worker_peak_rss_mb']:.0f} MB "
                   f"({results['worker_threads']} torch threads per worker)")
 
