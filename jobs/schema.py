@@ -147,6 +147,7 @@ class JobKind:
     headline_is_fraction: bool = True  # shown as a percentage (accuracies, shares); else as the number
     check: Callable[[dict], None] | None = None  # cross-field rules; raises SpecError
     run_module: str | None = None  # the module with `run(spec, ctx)`; default jobs.<name> (imported by slots only)
+    identity: tuple[str, ...] = ()  # the fields that tell its runs apart in one line (`ls`, tables), in this order
 
     @property
     def runner(self) -> str:

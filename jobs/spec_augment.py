@@ -36,6 +36,7 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="augment",
+    identity=("net", "transform", "samples", "epochs", "seed"),
     summary="train net A or B of study 2 on the first N training images with one augmentation",
     fields=(
         Field("net", str, "B", "network of study 2 (A: FC with batch norm, SGD; B: conv, Adam)",

@@ -47,6 +47,7 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="fgsm",
+    identity=("nets", "eps", "scale", "seed"),
     summary="attack finished classifier runs with FGSM: one transfer matrix per epsilon",
     fields=(
         Field("nets", int, [], "run ids of finished train jobs, in the order of the matrices' rows and columns",

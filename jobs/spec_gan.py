@@ -24,6 +24,7 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="gan",
+    identity=("arch", "samples", "epochs", "seed"),
     summary="train a GAN (generator and discriminator) on the first N MNIST training images",
     fields=(
         Field("arch", str, "dcgan", "generator/discriminator pair: a small DCGAN or an MLP GAN", choices=ARCHS),

@@ -30,6 +30,7 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="ganmap",
+    identity=("gan_run", "classifier_run", "sizes", "seed"),
     summary="map a trained GAN's latent space: interpolation, classified samples, t-SNE maps of G(z) and z",
     fields=(
         Field("gan_run", int, None, "job id of the finished gan run whose generator is analysed (required)",

@@ -22,6 +22,7 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="train",
+    identity=("net", "samples", "epochs", "seed"),
     summary="train one net of the zoo on the first N MNIST training images",
     fields=(
         Field("net", str, "10.1", "network id from SPEC.md's zoo (or N1-N3, A, B)", choices=tuple(NETS)),

@@ -8,9 +8,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
-# The spec fields that identify a run in one line, in this order (whichever a kind has).
-SHORT_SPEC_KEYS = ("net", "transform", "arch", "gan_run", "classifier_run", "nets", "eps", "scale", "samples",
-                   "epochs", "sizes", "seed")
 FINISHED = ("done", "failed", "cancelled")
 
 
@@ -109,8 +106,11 @@ class Job:
 
     def short_spec(self) -> str:
         """The spec fields that identify the run, e.g. 'net=10.1 samples=1000 epochs=10'."""
+        from jobs.kinds import KINDS  # each kind names the fields that identify its runs
+
+        kind = KINDS.get(self.kind)
         parts = []
-        for key in SHORT_SPEC_KEYS:
+        for key in (kind.identity if kind else ()):
             value = self.spec.get(key)
             if value is None or (key == "seed" and value == 0):
                 continue

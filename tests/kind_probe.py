@@ -16,6 +16,7 @@ BEHAVIOURS = ("sleep", "stall", "kill_engine", "bad_report", "nonfinite")
 
 KIND = JobKind(
     name="probe",
+    identity=("behaviour", "seconds"),
     summary="a test job that sleeps, stalls, kills its engine or reports what real jobs should not",
     fields=(
         Field("behaviour", str, "sleep", "what the job does", choices=BEHAVIOURS),

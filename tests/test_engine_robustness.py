@@ -38,7 +38,7 @@ def mode(path) -> int:
 
 
 def test_a_diverging_loss_fails_saying_where_and_why_and_the_next_job_runs(home, cli):
-    control.start(home)
+    engine_pid, _ = control.start(home)
     diverging = submit(home, "train", {"net": "1", "lr": 10, "samples": 1024, "epochs": 1})
     after = submit(home, "train", TINY)
     failed = wait_done(home, diverging)
@@ -51,6 +51,8 @@ def test_a_diverging_loss_fails_saying_where_and_why_and_the_next_job_runs(home,
     shown = cli("show", diverging, "--json")
     assert shown.code == 0 and shown.json()["metrics"]["train/loss"][-1] == [step, "nan"]
     assert wait_done(home, after).status == "done"
+    # reading the workers' reports never made the engine import torch (it would stall it for seconds)
+    assert "libtorch" not in open(f"/proc/{engine_pid}/maps").read()
 
     # what it wrote is private to its user
     assert mode(home) == 0o700 and mode(home / "runs") == 0o700 and mode(home / "runs" / str(after)) == 0o700
