@@ -24,11 +24,14 @@ from engine.lock import EngineLock
 from engine.scheduler import plan
 from jobs.kinds import get_kind
 from runs.engine_store import EngineStore
+from runs.records import Job
 from runs.paths import make_private_dir
 
 log = logging.getLogger("mnistlab.engine")
 
 DEFAULT_STALL_LIMIT_S = 600
+SCHEDULE_PAGE = 64             # queued jobs read per page when looking for work
+SCHEDULE_MAX_EXAMINED = 1024   # pages stop here: jobs further back wait their turn
 PROGRESS_EVENTS = ("progress", "metrics", "metrics_reset", "log", "table", "artifact")
 
 
@@ -62,6 +65,7 @@ class Engine:
         self.buffered: list[tuple[int, str, dict]] = []
         self.stopping = False
         self._data_version = -1
+        self._dependents_seen: int | None = None
         self._last = {"look": 0.0, "schedule": 0.0, "flush": 0.0, "beat": 0.0}
 
     # -- lifecycle -----------------------------------------------------------------
@@ -208,20 +212,52 @@ class Engine:
         self._last["look"] = self._last["schedule"] = 0.0
 
     def schedule(self) -> None:
-        queued = self.store.queued()
-        if not queued:
-            return
+        """Fill free slots with the best runnable jobs, reading the queue a page at a time.
+
+        The cost of a decision depends on the free slots and on the jobs in front of the queue, not on
+        its length: pages are read in the engine's order (priority, then FIFO) through the status index,
+        only while slots stay free, and only the examined jobs get a wait reason (the rest wait their turn).
+        """
         states = self.executor.slots()
+        self.fail_dependents_of_failed(states)
         free = [s for s in states if s.ready and s.job_id is None and not self.stopping]
         busy = {s.name: s.job_id for s in states if s.job_id is not None}
-        deps = self.store.statuses({d for j in queued for d in j.depends_on})
-        decided = plan(queued, free, states, busy, deps)
-        for job, reason in decided.fail:
-            self.store.finish(job.id, "failed", reason, outcome="failed")
-            log.info("job %d failed: %s", job.id, reason)
-        for job, slot in decided.assign:
-            self.guarded(job.id, lambda job=job, slot=slot: self.start_job(job, slot))
-        self.store.set_wait_reasons(decided.waits)
+        after, examined, waits = None, 0, {}
+        while True:
+            page = self.store.queued(limit=SCHEDULE_PAGE, after=after)
+            examined += len(page)
+            deps = self.store.statuses({d for j in page for d in j.depends_on})
+            decided = plan(page, free, states, busy, deps)
+            for job, reason in decided.fail:
+                self.store.finish(job.id, "failed", reason, outcome="failed")
+                log.info("job %d failed: %s", job.id, reason)
+            for job, slot in decided.assign:
+                free.remove(slot)
+                self.guarded(job.id, lambda job=job, slot=slot: self.start_job(job, slot))
+            current = {j.id: j.wait_reason for j in page}
+            waits.update({i: r for i, r in decided.waits.items() if current[i] != r})
+            if not free or len(page) < SCHEDULE_PAGE or examined >= SCHEDULE_MAX_EXAMINED:
+                break
+            after = (page[-1].priority, page[-1].id)
+        self.store.set_wait_reasons(waits)
+
+    def fail_dependents_of_failed(self, states) -> None:
+        """A job waiting for one that failed or was cancelled fails at once, wherever it is in the queue
+        (and so do the jobs waiting for it). Only jobs that changed since the last look are read."""
+        seq = self.store.seq()
+        if self._dependents_seen is None:  # at start: every queued job that waits for another
+            waiting = self.store.query("SELECT * FROM jobs WHERE status = 'queued' AND depends_on != '[]'")
+            candidates = [Job.from_row(r) for r in waiting]
+        else:
+            candidates = self.store.dependents(self.store.ended_badly_since(self._dependents_seen))
+        self._dependents_seen = seq
+        while candidates:
+            deps = self.store.statuses({d for j in candidates for d in j.depends_on})
+            failed = plan(candidates, [], states, {}, deps).fail
+            for job, reason in failed:
+                self.store.finish(job.id, "failed", reason, outcome="failed")
+                log.info("job %d failed: %s", job.id, reason)
+            candidates = self.store.dependents(job.id for job, _ in failed)
 
     def start_job(self, job, slot) -> None:
         claimed = self.store.claim(job.id, slot.name, slot.label, slot.worker_pid, slot.worker_started)

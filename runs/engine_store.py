@@ -20,9 +20,32 @@ Event = tuple[int, str, dict]  # (job_id, event name, payload) as sent by a work
 
 
 class EngineStore(Store):
-    def queued(self) -> list[Job]:
-        """Queued jobs in the order the engine considers them: priority, then FIFO."""
-        rows = self.query("SELECT * FROM jobs WHERE status = 'queued' ORDER BY priority DESC, id")
+    def queued(self, limit: int | None = None, after: tuple[int, int] | None = None) -> list[Job]:
+        """Queued jobs in the order the engine considers them (priority, then FIFO), a page at a time:
+        `after` is the (priority, id) of the last job of the previous page. Read through the status index,
+        so a page costs its own rows, however long the queue."""
+        sql, params = "SELECT * FROM jobs WHERE status = 'queued'", []
+        if after is not None:
+            sql += " AND (priority < ? OR (priority = ? AND id > ?))"
+            params += [after[0], after[0], after[1]]
+        sql += " ORDER BY priority DESC, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [Job.from_row(r) for r in self.query(sql, params)]
+
+    def ended_badly_since(self, seq: int) -> list[int]:
+        """Jobs that failed or were cancelled in changes after `seq` (found through the change index)."""
+        return [r[0] for r in self.query(
+            "SELECT id FROM jobs WHERE seq > ? AND status IN ('failed', 'cancelled')", (seq,))]
+
+    def dependents(self, job_ids: Iterable[int]) -> list[Job]:
+        """Queued jobs that wait for any of `job_ids` (only jobs that wait for something are looked at)."""
+        ids = list(job_ids)
+        if not ids:
+            return []
+        rows = self.query(
+            "SELECT * FROM jobs WHERE status = 'queued' AND depends_on != '[]' AND EXISTS "
+            f"(SELECT 1 FROM json_each(jobs.depends_on) WHERE value IN ({','.join('?' * len(ids))}))", ids)
         return [Job.from_row(r) for r in rows]
 
     def statuses(self, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
@@ -152,13 +175,8 @@ class EngineStore(Store):
                       [time.time(), *job_ids])
 
     def set_wait_reasons(self, reasons: dict[int, str]) -> None:
-        """Record why each queued job waits; only rows whose reason changed are touched."""
-        if not reasons:
-            return
-        ids = list(reasons)
-        current = {r[0]: r[1] for r in self.query(
-            f"SELECT id, wait_reason FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids)}
-        changed = [(reason, job_id) for job_id, reason in reasons.items() if current.get(job_id) != reason]
+        """Record why each queued job waits (the caller passes only the reasons that changed)."""
+        changed = [(reason, job_id) for job_id, reason in reasons.items()]
         if not changed:
             return
         with self._lock, self.write() as c:

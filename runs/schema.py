@@ -133,4 +133,9 @@ ALTER TABLE jobs ADD COLUMN worker_started REAL;
 ALTER TABLE attempts ADD COLUMN worker_started REAL
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# v3: the engine finds the queued jobs that wait for others without reading the rest of the queue.
+V3 = """
+CREATE INDEX jobs_waiting_on_others ON jobs (id) WHERE status = 'queued' AND depends_on != '[]'
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]

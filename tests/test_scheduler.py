@@ -61,12 +61,99 @@ def test_discover_fake_gpus_and_cpu_slots(monkeypatch):
     monkeypatch.setenv("MNISTLAB_FAKE_GPUS", "4")
     slots = discover(gpu_slots=2)
     assert [s.name for s in slots] == [f"gpu{i}.{k}" for i in range(4) for k in range(2)]
-    assert all(s.pretend and s.torch_device == "cpu" and s.env() == {"CUDA_VISIBLE_DEVICES": str(s.gpu)}
+    assert all(s.pretend and s.torch_device == "cpu" and s.env()["CUDA_VISIBLE_DEVICES"] == str(s.gpu)
                for s in slots)
     monkeypatch.delenv("MNISTLAB_FAKE_GPUS")
     monkeypatch.setattr("engine.devices.real_gpus", lambda: [])
     monkeypatch.setattr("engine.devices.usable_cores", lambda: 2)
     cpu = discover()
-    assert len(cpu) == 1 and cpu[0].threads == 2 and cpu[0].env() == {"CUDA_VISIBLE_DEVICES": ""}
+    assert len(cpu) == 1 and cpu[0].threads == 2 and cpu[0].env()["CUDA_VISIBLE_DEVICES"] == ""
     monkeypatch.setattr("engine.devices.usable_cores", lambda: 16)
     assert [s.threads for s in discover(cpu_slots=4)] == [4, 4, 4, 4]
+
+
+class OneSlotExecutor:
+    """An executor with one idle slot that records what it is asked to run (the seam, without processes)."""
+
+    def __init__(self):
+        from engine.executor import SlotState
+
+        self.state = SlotState("cpu0", "cpu 0", None, ready=True)
+        self.ran = []
+
+    def slots(self):
+        return [self.state]
+
+    def run(self, slot, order):
+        self.ran.append(order.id)
+        self.state.job_id = order.id
+
+    def start(self): ...
+    def cancel(self, job_id): ...
+    def kill(self, job_id, reason): ...
+    def poll(self, timeout): return []
+    def shutdown(self): ...
+
+
+def _bulk_queue(store, count: int) -> None:
+    """`count` queued one-epoch jobs, written the way Store.submit writes them (one transaction)."""
+    from runs.store import dumps
+
+    spec = dumps({"net": "1", "samples": 64, "epochs": 1})
+    with store.write() as c:
+        seq = store.bump(c)
+        c.executemany("INSERT INTO jobs (kind, spec, status, created_at, seq) VALUES ('train', ?, 'queued', 0, ?)",
+                      [(spec, seq)] * count)
+
+
+def test_the_engine_picks_the_best_runnable_job_of_10000_without_reading_the_queue(tmp_path):
+    from engine.daemon import SCHEDULE_PAGE, Engine
+    from runs.records import JobRequest
+
+    executor = OneSlotExecutor()
+    engine = Engine(tmp_path, [], executor=executor)
+    store = engine.store
+    _bulk_queue(store, 5000)
+    [blocked, urgent] = store.submit([JobRequest("train", {"net": "1"}, priority=9, depends_on=[1]),
+                                      JobRequest("train", {"net": "2"}, priority=5)])
+    _bulk_queue(store, 5000)
+
+    rows = []
+    real_query = type(store).query
+
+    def counting(self, sql, params=()):
+        found = real_query(self, sql, params)
+        rows.append((sql, len(found)))
+        return found
+
+    store.query = counting.__get__(store)
+    engine.schedule()
+    # the highest priority job waits for job 1; the next one in line runs
+    assert executor.ran == [urgent] and store.job(urgent).status == "running"
+    assert store.job(blocked).wait_reason == "waiting for job 1 (queued) to finish"
+    read = sum(n for _, n in rows)
+    assert read <= 3 * SCHEDULE_PAGE, rows  # a page or two, not 10,000 rows
+    plan_ = store.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE status = 'queued' "
+                               "ORDER BY priority DESC, id LIMIT 64").fetchall()
+    assert "USING INDEX jobs_by_status" in " ".join(r[-1] for r in plan_) and "TEMP B-TREE" not in str(plan_)
+
+
+def test_a_failed_job_fails_its_dependants_anywhere_in_the_queue(tmp_path):
+    from engine.daemon import Engine
+    from runs.records import JobRequest
+
+    executor = OneSlotExecutor()
+    executor.state.job_id = 999  # busy: nothing starts, only dependencies are judged
+    engine = Engine(tmp_path, [], executor=executor)
+    store = engine.store
+    [first] = store.submit([JobRequest("train", {"net": "1"})])
+    _bulk_queue(store, 3000)
+    [child, grandchild] = store.submit([JobRequest("train", {"net": "1"}, depends_on=[first]),
+                                        JobRequest("train", {"net": "1"}, after=[0])])
+    engine.schedule()
+    store.cancel(first)
+    engine.schedule()
+    assert store.job(child).status == "failed"
+    assert store.job(child).reason == f"dependency job {first} was cancelled: cancelled before it started"
+    assert store.job(grandchild).status == "failed"
+    assert store.job(grandchild).reason.startswith(f"dependency job {child} was failed")
