@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 CHECKPOINT = "checkpoint.pt"
+POINTS_PER_PAST_EPOCH = 100  # a finished epoch's per-iteration curve is kept as at most this many bucket means
 HISTORY_KEY = "_mnistlab_metric_history"
 TMP_SUFFIX = ".tmp"
 
@@ -92,6 +93,28 @@ class Context:
 
     def metric(self, name: str, step: int, value: float) -> None:
         self.metrics(name, [step], [value])
+
+    def thin_epoch(self, name: str, first_step: int, last_step: int) -> None:
+        """Keep a finished epoch of a per-iteration curve as at most POINTS_PER_PAST_EPOCH points.
+
+        The rule that bounds a long run's history: the epoch in progress (and the last one) keep every
+        iteration; each earlier epoch is cut into equal buckets of consecutive iterations, each kept as
+        its mean at its last step (a NaN in a bucket stays visible as a NaN). The whole series is sent
+        again, so every reader and the checkpoint hold the same points."""
+        points = self._history.get(name, {})
+        inside = sorted(s for s in points if first_step <= s <= last_step)
+        if len(inside) <= POINTS_PER_PAST_EPOCH:
+            return
+        size = math.ceil(len(inside) / POINTS_PER_PAST_EPOCH)
+        for start in range(0, len(inside), size):
+            bucket = inside[start:start + size]
+            mean = sum(points[s] for s in bucket) / len(bucket)
+            for s in bucket:
+                del points[s]
+            points[bucket[-1]] = mean
+        steps = sorted(points)
+        self._history[name] = {s: points[s] for s in steps}
+        self.emit("series_replace", name=name, steps=steps, values=[points[s] for s in steps])
 
     def progress(self, done: float, total: float, text: str = "", force: bool = False) -> None:
         """Fraction done; sent at most a few times a second unless forced."""
@@ -224,6 +247,8 @@ class LocalContext(Context):
             elif event == "metrics_reset":
                 steps, values = p["metrics"].get(name, ([], []))
                 points = dict(zip(steps, values))
+            elif event == "series_replace" and p["name"] == name:
+                points = dict(zip(p["steps"], p["values"]))
         return sorted(points.items())
 
     def tables(self) -> dict[str, Any]:

@@ -216,6 +216,9 @@ def run(spec: dict, ctx: Context) -> dict:
         ctx.log(f"epoch {epoch + 1}/{epochs}: D(x) {means['d_real']:.3f}, D(G(z)) {means['d_fake']:.3f}, "
                 f"g loss {means['g_loss']:.3f}, d loss {means['d_loss']:.3f}")
         ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs} done", force=True)
+        if epoch + 1 < epochs:
+            for name in ("gan/g_loss", "gan/d_loss"):
+                ctx.thin_epoch(name, iteration - len(starts) + 1, iteration)
         save_state(ctx, trained, device, epoch=epoch + 1, iteration=iteration, train_time_s=train_time,
                    history=history, arch_version=ARCH_VERSION)
 

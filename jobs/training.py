@@ -183,6 +183,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: Split, test: 
         ctx.log(f"epoch {epoch + 1}/{epochs}: train loss {epoch_losses[-1]:.4f}, "
                 f"val loss {last.loss:.4f}, val accuracy {last.accuracy:.2%}")
         ctx.progress(iteration, total_iterations, f"epoch {epoch + 1}/{epochs} done", force=True)
+        if epoch + 1 < epochs:
+            ctx.thin_epoch("train/loss", iteration - len(starts) + 1, iteration)
         save_state(ctx, trained, device, epoch=epoch + 1, iteration=iteration, train_time_s=train_time,
                    epoch_losses=epoch_losses)
 

@@ -162,6 +162,10 @@ class EngineStore(Store):
                     for metric, (steps, values) in p["metrics"].items():
                         c.executemany("INSERT INTO metrics (job_id, name, step, value) VALUES (?,?,?,?)",
                                       [(job_id, metric, s, v) for s, v in zip(steps, values)])
+                elif name == "series_replace":  # a finished epoch's curve, thinned (jobs.context.thin_epoch)
+                    c.execute("DELETE FROM metrics WHERE job_id=? AND name=?", (job_id, p["name"]))
+                    c.executemany("INSERT INTO metrics (job_id, name, step, value) VALUES (?,?,?,?)",
+                                  [(job_id, p["name"], s, v) for s, v in zip(p["steps"], p["values"])])
                 elif name == "repro":
                     row = c.execute("SELECT repro FROM jobs WHERE id=?", (job_id,)).fetchone()
                     merged = {**json.loads(row[0]), **p["facts"]}

@@ -211,3 +211,29 @@ def test_keep_nonfinite_trains_on_through_a_diverged_loss(tmp_path, mnist_dir):
     result = train.run(kept, ctx)
     assert result["epochs"] == 2 and len(ctx.series("train/loss")) == 2 * 16
     assert any(v != v for _, v in ctx.series("train/loss"))
+
+
+def test_a_long_runs_per_iteration_curve_keeps_its_last_epoch_and_buckets_of_the_others(tmp_path):
+    from jobs.context import POINTS_PER_PAST_EPOCH, LocalContext
+
+    ctx = LocalContext(spec={}, artifact_dir=tmp_path / "run")
+    per_epoch = 250
+    for epoch in range(3):
+        first = epoch * per_epoch + 1
+        values = [float(s) for s in range(first, first + per_epoch)]
+        if epoch == 0:
+            values[10] = float("nan")
+        ctx.metrics("train/loss", range(first, first + per_epoch), values)
+        if epoch < 2:
+            ctx.thin_epoch("train/loss", first, first + per_epoch - 1)
+    points = ctx.series("train/loss")
+    epoch1 = [(s, v) for s, v in points if s <= per_epoch]
+    assert len(epoch1) == 84 <= POINTS_PER_PAST_EPOCH  # buckets of 3 iterations: the mean at the last step
+    assert epoch1[1] == (6, 5.0) and epoch1[3][1] != epoch1[3][1]  # the bucket with the NaN stays NaN
+    assert [s for s, _ in points if s > 2 * per_epoch] == list(range(2 * per_epoch + 1, 3 * per_epoch + 1))
+
+    # the store ends up with exactly what the context holds
+    store = EngineStore(tmp_path / "home")
+    [job_id] = store.submit([JobRequest("train", {"net": "1"})])
+    store.apply_events([(job_id, name, payload) for name, payload in ctx.events])
+    assert [(s, str(v)) for s, v in store.series(job_id, "train/loss")] == [(s, str(v)) for s, v in points]
