@@ -1,0 +1,88 @@
+"""The engine's part of `mnistlab bench scale`: its CPU and the gap between short jobs, small vs large queue.
+
+A store is filled through the store's own API (finished runs, then queued
+one-epoch jobs on 64 images); one engine with one CPU slot runs the queue
+while its own process's CPU time is read (psutil) over a steady stretch,
+and the gap between one job's end and the next one's claim on the slot
+comes from the store's timestamps. Torch-free: the jobs run in the
+engine's worker, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from engine import control
+from runs.records import JobRequest
+from runs.store import Store
+
+SHORT_JOB = {"net": "1", "samples": 64, "epochs": 1, "batch_size": 64}
+
+
+def fill_finished(store: Store, count: int, chunk: int = 10000) -> None:
+    """`count` finished runs with a result, submitted and then marked done, in chunks."""
+    nets = ["1", "2", "5", "8.1", "10.1", "11.1", "13.2"]
+    now = time.time()
+    for start in range(0, count, chunk):
+        n = min(chunk, count - start)
+        ids = store.submit([JobRequest("train", {"net": nets[(start + i) % len(nets)], "seed": (start + i) % 5})
+                            for i in range(n)])
+        with store.write() as c:
+            seq = store.bump(c)
+            c.executemany("UPDATE jobs SET status='done', attempts=1, started_at=?, finished_at=?, progress=1.0, "
+                          "headline=?, result=?, seq=? WHERE id=?",
+                          [(now - 90, now - 30, 0.9 + (i % 90) / 1000,
+                            json.dumps({"test_accuracy": 0.9 + (i % 90) / 1000}), seq, job_id)
+                           for i, job_id in enumerate(ids)])
+
+
+def fill_queued(store: Store, count: int) -> list[int]:
+    return store.submit([JobRequest("train", {**SHORT_JOB, "seed": i % 1000}) for i in range(count)])
+
+
+def run_queue(home: Path, data: str | None, warmup: int, measured: int, timeout_s: float = 600) -> dict:
+    """Start an engine with one CPU slot on `home`, let `warmup` jobs finish, then measure over `measured`."""
+    import psutil
+
+    store = Store(home)
+    first = store.query("SELECT min(id) FROM jobs WHERE status='queued'")[0][0]
+    env_before = os.environ.get("MNISTLAB_CPU_SLOTS")
+    os.environ["MNISTLAB_CPU_SLOTS"] = "1"
+    try:
+        pid, _ = control.start(home, data=data, cpu_slots=1)
+    finally:
+        if env_before is None:
+            os.environ.pop("MNISTLAB_CPU_SLOTS", None)
+        else:
+            os.environ["MNISTLAB_CPU_SLOTS"] = env_before
+    engine = psutil.Process(pid)
+    deadline = time.monotonic() + timeout_s
+
+    def done_count() -> int:
+        return store.query("SELECT count(*) FROM jobs WHERE id >= ? AND status IN ('done','failed')", (first,))[0][0]
+
+    try:
+        while done_count() < warmup:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the engine finished fewer than {warmup} jobs in {timeout_s:.0f} s")
+            time.sleep(0.2)
+        cpu0, t0, n0 = engine.cpu_times(), time.perf_counter(), done_count()
+        while done_count() < warmup + measured:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the engine finished fewer than {warmup + measured} jobs in {timeout_s:.0f} s")
+            time.sleep(0.2)
+        cpu1, t1, n1 = engine.cpu_times(), time.perf_counter(), done_count()
+    finally:
+        control.stop(home)
+    rows = store.query("SELECT started_at, finished_at FROM jobs WHERE id >= ? AND started_at IS NOT NULL "
+                       "AND status IN ('done','failed') ORDER BY started_at", (first,))
+    spans = [(r[0], r[1]) for r in rows][warmup:]
+    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {"engine_cpu_percent": 100.0 * used / (t1 - t0), "jobs_per_minute": 60.0 * (n1 - n0) / (t1 - t0),
+            "gap_ms": {"median": 1000 * statistics.median(gaps), "p90": 1000 * sorted(gaps)[int(0.9 * len(gaps))],
+                       "max": 1000 * max(gaps)}, "jobs_measured": n1 - n0}
