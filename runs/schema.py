@@ -112,4 +112,17 @@ CREATE TABLE counters (
 INSERT INTO counters VALUES ('seq', 0);
 """
 
-MIGRATIONS: list[str] = [V1]
+# Windowed reads (`ls`, the dashboard later): every screen reads the rows it shows through an index, so
+# its cost follows the window, not the history. Each (status[, kind | group]) window is one index range:
+# running and finished jobs by id, queued jobs in the engine's order (priority, then FIFO).
+# (study, status, ...) replaces (study).
+V2 = """
+CREATE INDEX jobs_by_status_id ON jobs (status, id);
+CREATE INDEX jobs_by_status_kind ON jobs (status, kind, id);
+CREATE INDEX jobs_by_status_kind_queue ON jobs (status, kind, priority DESC, id);
+CREATE INDEX jobs_by_study_status ON jobs (study, status, id);
+CREATE INDEX jobs_by_study_queue ON jobs (study, status, priority DESC, id);
+DROP INDEX jobs_by_study;
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
