@@ -216,7 +216,8 @@ class PointRow:
         return point_text(self.values)
 
     def to_json(self) -> dict:
-        return {"values": self.values, "label": self.label, "seeds": self.seeds, **self.cell.to_json()}
+        # the cell's "values" are the metric of each finished seed; "point" is where the point is
+        return {**self.cell.to_json(), "point": self.values, "label": self.label, "seeds": self.seeds}
 
 
 @dataclass
