@@ -154,10 +154,12 @@ def test_bad_filters_are_refused(lab, cli):
                           (["--status", "finished"], "allowed: queued, running, done, failed, cancelled"),
                           (["--study", "zoo", "--sweep", "1"], "--study or --sweep, not both"),
                           (["--sweep", "zoo"], "allowed: a sweep number such as 3"),
+                          (["--kind", "trian"], "--kind 'trian' is not a job kind; allowed: train"),
                           (["--limit", "0"], "--limit")):
         result = cli("ls", *args)
         assert result.code == 2 and message in result.err, (args, result.err)
     assert "no jobs match these filters" in cli("ls", "--kind", "fgsm").out
+    assert "no jobs match these filters" in cli("ls", "--kind", "fgsm", "--all").out
 
 
 def test_a_store_of_schema_v1_gains_the_indexes(tmp_path):

@@ -48,8 +48,9 @@ def test_a_3_by_2_sweep_queues_six_jobs_with_their_specs_in_one_group(home, cli,
     assert group["options"]["fields"] == {"net": "1,2,10.1", "lr": "0.01,0.1", "samples": "128", "epochs": "1"}
     assert engine_starts  # queued like any submit: the engine is started
 
-    second = cli("sweep", "train", "--net", "1", "--seed", "0..2", *TINY, "--json").json()
-    assert second["sweep"] == 2 and [j["spec"]["seed"] for j in cli("ls", "--sweep", "2", "--json").json()] == [0, 1, 2]
+    second = cli("sweep", "train", "--net", "1", "--seed", "0..2", *TINY)
+    assert "sweep 2: 3 train job(s) queued (ids 7-9)" in second.out and "mnistlab sweep show 2" in second.out
+    assert [j["spec"]["seed"] for j in cli("ls", "--sweep", "2", "--json").json()] == [0, 1, 2]
     listed = cli("sweep", "list", "--json").json()
     assert [(s["sweep"], s["jobs"], s["options"]["swept"]) for s in listed] == [(1, 6, ["net", "lr"]), (2, 3, ["seed"])]
     text = cli("ls", "--sweep", "1").out

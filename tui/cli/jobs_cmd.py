@@ -11,6 +11,7 @@ import typer
 from rich.text import Text
 
 from engine.control import engine_pid
+from jobs.kinds import KINDS
 from runs.records import FINISHED, STATUSES
 from tui.cli.common import JsonOpt, console, fail, parse_ids, print_json, store
 from tui.cli.groups import StudyOpt, SweepOpt, group_option, job_or_group
@@ -32,15 +33,17 @@ def ls(
     """The running jobs, the next queued ones and the newest finished ones (each part at most --limit),
     with how many more there are; --all lists every job instead."""
     statuses = _statuses(status)
-    kinds = [k.strip() for k in kind.split(",") if k.strip()] if kind else None
+    kinds = _kinds(kind)
     s = store()
     group = group_option(s, study, sweep)
+    nothing = ("no jobs match these filters; `mnistlab ls` shows the queue and recent runs"
+               if status or kind or group else "no jobs yet: try `mnistlab submit train --net 10.1 --wait`")
     if all_:
         if as_json:
             # vars(): what Job.to_json() gives, without asdict's deep copy (most of a long listing's time)
             stream_json(vars(job) for page in s.iter_jobs(statuses, kinds=kinds, study=group) for job in page)
-        else:
-            _print_listing(s, statuses, kinds, group)
+        elif not _print_listing(s, statuses, kinds, group):
+            console.print(nothing)
         return
     finished = [st for st in statuses if st in FINISHED]
     counts = s.count_by_status(statuses, kinds=kinds, study=group)
@@ -57,15 +60,21 @@ def ls(
         print_json([j.to_json() for j in jobs])
         return
     if not jobs:
-        filtered = status or kind or group
-        console.print("no jobs match these filters; `mnistlab ls` shows the queue and recent runs" if filtered else
-                      "no jobs yet: try `mnistlab submit train --net 10.1 --wait`")
+        console.print(nothing)
         return
     console.print(jobs_table(jobs, engine_running=engine_pid() is not None, width=console.width))
     for name, (shown, total) in parts.items():
         if total > len(shown):
             more = "older" if name == "finished" else "more"
             console.print(f"and {total - len(shown):,} {more} {name} (ls --all, or --limit N)", style="dim")
+
+
+def _kinds(text: str | None) -> list[str] | None:
+    kinds = [k.strip() for k in text.split(",") if k.strip()] if text else None
+    for k in kinds or []:
+        if k not in KINDS:
+            fail(f"--kind {k!r} is not a job kind; allowed: {', '.join(KINDS)}")
+    return kinds
 
 
 def _statuses(text: str | None) -> list[str]:
@@ -86,18 +95,19 @@ def stream_json(items) -> None:
     sys.stdout.write("\n]\n")
 
 
-def _print_listing(s, statuses: list[str], kinds: list[str] | None, group: str | None) -> None:
-    """Every matching job, oldest first, printed page by page as it is read, in columns sized up front."""
+def _print_listing(s, statuses: list[str], kinds: list[str] | None, group: str | None) -> bool:
+    """Every matching job, oldest first, printed page by page as it is read, in columns sized up front;
+    False if there is none."""
     newest = s.window(statuses, "newest", kinds=kinds, study=group, limit=1)
     if not newest:
-        console.print("no jobs match these filters")
-        return
+        return False
     columns = JobColumns.for_listing(console.width, engine_pid() is not None, newest[0].id)
     for n, page in enumerate(s.iter_jobs(statuses, kinds=kinds, study=group)):
         columns.fit([cells(job) for job in page])
         if n == 0:
             console.print(columns.header(), soft_wrap=True)
         console.print(columns.rows(page), soft_wrap=True)
+    return True
 
 
 def show(job_id: str = typer.Argument(..., help="Job id."), as_json: bool = JsonOpt) -> None:

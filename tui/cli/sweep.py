@@ -17,7 +17,7 @@ from runs import sweeps
 from runs.records import FINISHED, InputError, JobRequest
 from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, err, fail, print_json, store
 from tui.cli.groups import sweep_group
-from tui.cli.queueing import announce, queue
+from tui.cli.queueing import queue
 from tui.cli.sweep_view import render_sweep
 
 sweep_app = typer.Typer(help="Sweeps: every combination (or a seeded random sample) of spec values, queued as "
@@ -82,9 +82,9 @@ def make_command(kind: JobKind):
         if options["as_json"]:
             print_json({"sweep": number, "name": name, "ids": ids})
             return
-        console.print(f"sweep {number}: {len(ids):,} {kind.name} job(s) queued; "
-                      f"`mnistlab sweep show {number}` ranks the points")
-        announce(ids, False)
+        console.print(f"sweep {number}: {len(ids):,} {kind.name} job(s) queued (ids {ids[0]}-{ids[-1]})")
+        console.print(f"`mnistlab sweep show {number}` ranks the points, `mnistlab ls --sweep {number}` lists "
+                      f"the jobs", style="dim")
 
     params = [_field_param(f) for f in kind.fields]
     params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
@@ -106,8 +106,8 @@ def _print_plan(kind: JobKind, axes: dict[str, sweeps.Axis], points: list[dict],
         console.print(f"fixed: {fixed}")
     for i, point in enumerate(points[:FIRST_POINTS], 1):
         console.print(f"{i:>6}  {sweeps.point_text(point, axes)}")
-    if len(points) > FIRST_POINTS:
-        console.print(f"and {len(points) - FIRST_POINTS:,} more; nothing queued (--dry-run)", style="dim")
+    more = f"and {len(points) - FIRST_POINTS:,} more; " if len(points) > FIRST_POINTS else ""
+    console.print(f"{more}nothing queued (--dry-run)", style="dim")
 
 
 def _wait_and_show(name: str, jobs: int, as_json: bool) -> int:
