@@ -25,7 +25,7 @@ KIND = JobKind(
     identity=("net", "samples", "epochs", "seed"),
     summary="train one net of the zoo on the first N MNIST training images",
     fields=(
-        Field("net", str, "10.1", "network id from SPEC.md's zoo (or N1-N3, A, B)", choices=tuple(NETS)),
+        Field("net", str, "10.1", "network id (`mnistlab nets` lists each net's layers and optimiser)", choices=tuple(NETS)),
         Field("samples", int, 1000, "train on the first N training images", min=1, max=FULL_TRAIN),
         Field("epochs", int, _default_epochs, "passes over the training images (default 10, or 4 for 60,000)",
               min=1, max=1000),

@@ -138,4 +138,17 @@ V3 = """
 CREATE INDEX jobs_waiting_on_others ON jobs (id) WHERE status = 'queued' AND depends_on != '[]'
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+# v4: windowed reads (`ls`, the dashboard): every screen reads the rows it shows through an index, so
+# its cost follows the window, not the history. Each (status[, kind | group]) window is one index range:
+# running and finished jobs by id, queued jobs in the engine's order (priority, then FIFO).
+# (study, status, ...) replaces (study).
+V4 = """
+CREATE INDEX jobs_by_status_id ON jobs (status, id);
+CREATE INDEX jobs_by_status_kind ON jobs (status, kind, id);
+CREATE INDEX jobs_by_status_kind_queue ON jobs (status, kind, priority DESC, id);
+CREATE INDEX jobs_by_study_status ON jobs (study, status, id);
+CREATE INDEX jobs_by_study_queue ON jobs (study, status, priority DESC, id);
+DROP INDEX jobs_by_study;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]

@@ -7,6 +7,8 @@ The engine's writes live in `runs.engine_store`.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import math
 import os
@@ -15,12 +17,21 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from jobs.kinds import get_kind
 from runs.db import connect, transaction
 from runs.paths import HomePaths, make_private_dir, make_private_files, resolve_home
-from runs.records import InputError, Job, JobRequest
+from runs.records import STATUSES, InputError, Job, JobRequest
+
+# Orders a window can be read in: (ORDER BY, the same order as a sort key).
+# "engine" is the order the engine takes queued jobs in: priority, then first come first served.
+ORDERS = {
+    "id": ("id", lambda job: job.id),
+    "newest": ("id DESC", lambda job: -job.id),
+    "engine": ("priority DESC, id", lambda job: (-job.priority, job.id)),
+}
+SHOWN_STUDY_NAMES = 12  # an unknown group's message names this many of the known ones
 
 
 def dumps(value: Any) -> str:
@@ -108,6 +119,43 @@ class Store:
         return [j for j in self.jobs(kind=[kind], status=status)
                 if all(j.spec.get(k) == v for k, v in spec_match.items())]
 
+    # -- windows: what a screen shows, read through an index ---------------------------
+    def window(self, statuses: Iterable[str], order: str = "id", *, kinds: list[str] | None = None,
+               study: str | None = None, limit: int = 20, after_id: int | None = None) -> list[Job]:
+        """The first `limit` jobs of these statuses in `order` (see ORDERS), optionally of some kinds or one
+        group, optionally only ids above `after_id` (ascending orders). Each (status, kind) is one range of an
+        index read no further than the window, so the cost follows `limit`, not the size of the store."""
+        sql_order, key = ORDERS[order]
+        ranges = []
+        for _, where, params in _ranges(statuses, kinds, study):
+            if after_id is not None:
+                where, params = f"{where} AND id > ?", [*params, after_id]
+            rows = self.query(f"SELECT * FROM jobs WHERE {where} ORDER BY {sql_order} LIMIT ?", [*params, limit])
+            ranges.append([Job.from_row(r) for r in rows])
+        return list(itertools.islice(heapq.merge(*ranges, key=key), limit))
+
+    def count_by_status(self, statuses: Iterable[str] = STATUSES, *, kinds: list[str] | None = None,
+                        study: str | None = None) -> dict[str, int]:
+        """How many jobs of each status match, counted in an index range (one per status and kind)."""
+        counts = dict.fromkeys(statuses, 0)
+        for status, where, params in _ranges(counts, kinds, study):
+            counts[status] += self.query(f"SELECT count(*) FROM jobs WHERE {where}", params)[0][0]
+        return counts
+
+    def iter_jobs(self, statuses: Iterable[str] = STATUSES, *, kinds: list[str] | None = None,
+                  study: str | None = None, page: int = 500) -> Iterator[list[Job]]:
+        """Every matching job, oldest first, a page at a time. Each page is its own short read, so a long
+        listing neither holds the whole history in memory nor a read transaction open while it prints."""
+        statuses, last = list(statuses), 0
+        while True:
+            jobs = self.window(statuses, "id", kinds=kinds, study=study, limit=page, after_id=last)
+            if not jobs:
+                return
+            yield jobs
+            last = jobs[-1].id
+
+    def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[sqlite3.Row]:
+        """Metric rows (id, name, step, value) newer than `after_id`: for incremental readers."""
     def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[dict]:
         """Metric rows {id, name, step, value} newer than `after_id`: for incremental readers.
         A NaN value reads as float('nan')."""
@@ -185,7 +233,10 @@ class Store:
     def study(self, name: str) -> dict:
         rows = self.query("SELECT name, type, options, created_at FROM studies WHERE name = ?", (name,))
         if not rows:
-            known = ", ".join(s["name"] for s in self.studies()) or "none yet"
+            names = [r[0] for r in self.query("SELECT name FROM studies ORDER BY created_at")]
+            known = ", ".join(names[:SHOWN_STUDY_NAMES]) or "none yet"
+            if len(names) > SHOWN_STUDY_NAMES:
+                known += f", and {len(names) - SHOWN_STUDY_NAMES} more: `mnistlab study list`"
             raise InputError(f"no study named {name!r} in {self.paths.db} (studies: {known})")
         return {**dict(rows[0]), "options": json.loads(rows[0]["options"])}
 
@@ -212,7 +263,8 @@ class Store:
     def submit(self, requests: list[JobRequest], study: tuple[str, str, dict] | None = None) -> list[int]:
         """Queue all requests in one transaction (all or nothing); returns their ids.
 
-        `study` = (name, type, options) files them as one named group.
+        `study` = (name, type, options) files them as one named group; a name of None makes a new group
+        named TYPE-N, N one more than the highest such number (read the name from the jobs' `study`).
         """
         prepared = []
         for i, req in enumerate(requests):
@@ -234,6 +286,8 @@ class Store:
             now = time.time()
             if study is not None:
                 name, type_, options = study
+                if name is None:  # a new group numbered in this transaction: TYPE-1, TYPE-2, ... (sweeps)
+                    name = _next_numbered(c, type_)
                 existing = c.execute("SELECT type FROM studies WHERE name = ?", (name,)).fetchone()
                 if existing is not None and existing[0] != type_:
                     raise InputError(f"study {name!r} already exists as a {existing[0]} study; "
@@ -260,51 +314,70 @@ class Store:
             job = self._job_in(c, job_id)
             if job.finished:
                 raise InputError(f"job {job_id} is already {job.status}; nothing to cancel")
-            seq = self.bump(c)
-            if job.status == "queued":
-                c.execute("UPDATE jobs SET status='cancelled', reason=?, finished_at=?, wait_reason=NULL, seq=? "
-                          "WHERE id=?", ("cancelled before it started", time.time(), seq, job_id))
-                return "cancelled"
-            c.execute("UPDATE jobs SET cancel_requested=1, seq=? WHERE id=?", (seq, job_id))
-            return "cancelling"
+            return _cancel(c, self.bump(c), "id = ?", [job_id])[job_id]
 
     def retry(self, job_id: int, fresh: bool = False) -> None:
         """Queue a failed or cancelled job again; it resumes from its checkpoint unless `fresh`.
 
         `fresh` moves the run's folder aside before the job is queued (under the store's write lock,
         so no engine can start it in the old folder), then deletes it."""
-        discarded = None
         with self._lock, self.write() as c:
             job = self._job_in(c, job_id)
             if job.status not in ("failed", "cancelled"):
                 raise InputError(f"job {job_id} is {job.status}; only failed or cancelled jobs can be retried")
-            seq = self.bump(c)
-            if fresh:
-                discarded = self._discard_folder(job_id)
-                for table in ("metrics", "result_tables", "artifacts", "logs"):
-                    c.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
-                c.execute("UPDATE jobs SET progress=0, progress_text=NULL, eta_s=NULL WHERE id=?", (job_id,))
-            c.execute("UPDATE jobs SET status='queued', reason=NULL, finished_at=NULL, cancel_requested=0, "
-                      "result=NULL, headline=NULL, seq=? WHERE id=?", (seq, job_id))
-        if discarded is not None:
-            shutil.rmtree(discarded, ignore_errors=True)
+            ids = _requeue(c, self.bump(c), "id = ?", [job_id], fresh)
+            discarded = self._discard_folders(ids) if fresh else []
+        for folder in discarded:
+            shutil.rmtree(folder, ignore_errors=True)
 
-    def _discard_folder(self, job_id: int) -> Path | None:
-        folder = self.paths.artifacts(job_id)
-        if not folder.exists():
-            return None
-        aside = folder.with_name(f".{job_id}.discarded-{time.time_ns()}")  # swept by the engine if we die here
-        os.replace(folder, aside)
+    def _discard_folders(self, job_ids: list[int]) -> list[Path]:
+        """Move the run folders of jobs queued afresh aside, inside the transaction that queues them (no
+        engine can start them in the old folders); the caller deletes them after the commit."""
+        aside = []
+        for job_id in job_ids:
+            folder = self.paths.artifacts(job_id)
+            if folder.exists():
+                aside.append(folder.with_name(f".{job_id}.discarded-{time.time_ns()}"))  # swept by the engine
+                os.replace(folder, aside[-1])
         return aside
 
     def set_priority(self, job_id: int, priority: int) -> None:
-        if not -1000 <= priority <= 1000:
-            raise InputError(f"priority {priority} is out of range; allowed: -1000 to 1000")
+        _check_priority(priority)
         with self._lock, self.write() as c:
             job = self._job_in(c, job_id)
             if job.status != "queued":
                 raise InputError(f"job {job_id} is {job.status}; only a queued job's priority can change")
-            c.execute("UPDATE jobs SET priority=?, seq=? WHERE id=?", (priority, self.bump(c), job_id))
+            _reprioritise(c, self.bump(c), "id = ?", [job_id], priority)
+
+    # -- a whole group (study or sweep) at once: one transaction each -----------------------
+    # `what` names the group in messages, e.g. "sweep 3" or "study 'zoo'".
+    def cancel_group(self, name: str, what: str) -> dict[int, str]:
+        """Cancel every queued job of the group and ask the engine to stop its running ones: {id: outcome}."""
+        with self._lock, self.write() as c:
+            outcome = _cancel(c, self.bump(c), "study = ?", [name])
+            if not outcome:
+                raise InputError(f"{what} has no queued or running jobs; nothing to cancel")
+            return outcome
+
+    def retry_group(self, name: str, what: str, fresh: bool = False) -> list[int]:
+        """Queue every failed or cancelled job of the group again; returns their ids."""
+        with self._lock, self.write() as c:
+            ids = _requeue(c, self.bump(c), "study = ?", [name], fresh)
+            if not ids:
+                raise InputError(f"{what} has no failed or cancelled jobs; nothing to retry")
+            discarded = self._discard_folders(ids) if fresh else []
+        for folder in discarded:
+            shutil.rmtree(folder, ignore_errors=True)
+        return ids
+
+    def set_group_priority(self, name: str, what: str, priority: int) -> list[int]:
+        """Give every queued job of the group this priority; returns their ids."""
+        _check_priority(priority)
+        with self._lock, self.write() as c:
+            ids = _reprioritise(c, self.bump(c), "study = ?", [name], priority)
+            if not ids:
+                raise InputError(f"{what} has no queued jobs; only a queued job's priority can change")
+            return ids
 
     def _job_in(self, c: sqlite3.Connection, job_id: int) -> Job:
         row = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -338,3 +411,54 @@ def _resolve_batch_refs(kind: str, spec: dict, ids: list[int]) -> dict:
             out[f.name] = [real(v) for v in value] if f.is_list else real(value)
     return out
 
+
+
+def _ranges(statuses: Iterable[str], kinds: list[str] | None, study: str | None) -> Iterator[tuple[str, str, list]]:
+    """(status, WHERE, params) of each index range a filtered read is made of: one per status and kind
+    (a single range keeps its index order, which `status IN (...)` would lose)."""
+    for status in statuses:
+        for kind in kinds or [None]:
+            where, params = ["status = ?"], [status]
+            for column, value in (("kind", kind), ("study", study)):
+                if value is not None:
+                    where.append(f"{column} = ?")
+                    params.append(value)
+            yield status, " AND ".join(where), params
+
+
+def _next_numbered(c: sqlite3.Connection, type_: str) -> str:
+    prefix = f"{type_}-"
+    taken = [r[0][len(prefix):] for r in c.execute("SELECT name FROM studies WHERE substr(name, 1, ?) = ?",
+                                                   (len(prefix), prefix))]
+    return f"{prefix}{max((int(n) for n in taken if n.isdigit()), default=0) + 1}"
+
+
+# The state changes of cancel, retry and priority, for one job ("id = ?") or a group ("study = ?").
+def _cancel(c: sqlite3.Connection, seq: int, where: str, params: list) -> dict[int, str]:
+    cancelled = c.execute(f"UPDATE jobs SET status='cancelled', reason=?, finished_at=?, wait_reason=NULL, seq=? "
+                          f"WHERE status='queued' AND {where} RETURNING id",
+                          ["cancelled before it started", time.time(), seq, *params]).fetchall()
+    stopping = c.execute(f"UPDATE jobs SET cancel_requested=1, seq=? WHERE status='running' AND {where} RETURNING id",
+                         [seq, *params]).fetchall()
+    return {**{r[0]: "cancelled" for r in cancelled}, **{r[0]: "cancelling" for r in stopping}}
+
+
+def _requeue(c: sqlite3.Connection, seq: int, where: str, params: list, fresh: bool) -> list[int]:
+    ids = [r[0] for r in c.execute(
+        f"UPDATE jobs SET status='queued', reason=NULL, finished_at=NULL, cancel_requested=0, result=NULL, "
+        f"headline=NULL, seq=? WHERE status IN ('failed', 'cancelled') AND {where} RETURNING id", [seq, *params])]
+    if fresh:
+        for table in ("metrics", "result_tables", "artifacts", "logs"):
+            c.executemany(f"DELETE FROM {table} WHERE job_id = ?", [(i,) for i in ids])
+        c.executemany("UPDATE jobs SET progress=0, progress_text=NULL, eta_s=NULL WHERE id=?", [(i,) for i in ids])
+    return sorted(ids)
+
+
+def _reprioritise(c: sqlite3.Connection, seq: int, where: str, params: list, priority: int) -> list[int]:
+    return sorted(r[0] for r in c.execute(f"UPDATE jobs SET priority=?, seq=? WHERE status='queued' AND {where} "
+                                          f"RETURNING id", [priority, seq, *params]))
+
+
+def _check_priority(priority: int) -> None:
+    if not -1000 <= priority <= 1000:
+        raise InputError(f"priority {priority} is out of range; allowed: -1000 to 1000")

@@ -20,6 +20,7 @@ from tui.cli import compare as compare_mod
 from tui.cli import export as export_mod
 from tui.cli import follow as follow_mod
 from tui.cli import jobs_cmd
+from tui.cli import nets_cmd
 from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, print_error
 from tui.cli.bench_cmd import bench_app
 from tui.cli.data_cmd import data_app
@@ -27,6 +28,7 @@ from tui.cli.engine_cmd import engine_app
 from tui.cli.gan_cmd import gan_app
 from tui.cli.study import study_app
 from tui.cli.submit import submit_app
+from tui.cli.sweep import sweep_app
 
 app = typer.Typer(
     name="mnistlab", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -55,11 +57,13 @@ app.command("show")(jobs_cmd.show)
 app.command("follow")(follow_mod.follow)
 app.command("cancel")(jobs_cmd.cancel)
 app.command("retry")(jobs_cmd.retry)
-app.command("priority")(jobs_cmd.priority)
+app.command("priority", context_settings={"ignore_unknown_options": True})(jobs_cmd.priority)  # -5 is a value
 app.command("logs")(jobs_cmd.logs)
 app.command("compare")(compare_mod.compare)
 app.command("export")(export_mod.export)
+app.command("nets")(nets_cmd.nets)
 app.add_typer(study_app, name="study")
+app.add_typer(sweep_app, name="sweep")
 app.add_typer(engine_app, name="engine")
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")

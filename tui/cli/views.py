@@ -15,57 +15,8 @@ from runs.records import Job
 from runs.store import Store
 from runs.studies.table import Grid, StudyView
 from tui import format as fmt
+from tui.cli.jobs_view import jobs_table, status_text  # noqa: F401 - jobs_table: where callers look for it
 from tui.pixels import halfblocks, png_pixels
-
-
-def status_text(job: Job) -> Text:
-    return Text(f"{fmt.STATUS_MARK[job.status]} {job.status}", style=fmt.STATUS_STYLE[job.status])
-
-
-def note(job: Job, engine_running: bool) -> str:
-    if job.status == "queued":
-        if not engine_running:
-            return "engine not running (`mnistlab engine start`)"
-        return job.wait_reason or job.reason or "waiting for the engine"
-    if job.status == "running":
-        return ("cancelling… " if job.cancel_requested else "") + (job.progress_text or "")
-    return job.reason or ""
-
-
-def progress_cell(job: Job) -> str:
-    """A bar with ETA while it runs; how long it took once done."""
-    if job.status == "done":
-        return f"took {fmt.duration(job.runtime_s)}"
-    return fmt.progress_text(job.status, job.progress, job.eta_s, 5)
-
-
-def jobs_table(jobs: list[Job], engine_running: bool = True, width: int = 80) -> Table:
-    """The queue as a table; the free-text note column appears only on wide terminals.
-
-    Every column but the spec keeps its whole text; the spec gets what is left of the width
-    (cut with an ellipsis), so the result is never cropped on an 80-column terminal.
-    """
-    wide = width >= 120
-    rows = [[str(job.id), job.kind, job.short_spec(), status_text(job), job.slot or "-", progress_cell(job),
-             fmt.headline(job.headline, job.kind)] for job in jobs]
-    headers = ["id", "kind", "spec", "status", "device", "progress", "result"]
-    widths = [max([len(h)] + [Text.assemble(r[c]).cell_len for r in rows]) for c, h in enumerate(headers)]
-    columns = len(headers) + (1 if wide else 0)
-    # Rich's width: the cells, one space each side but at the edges, a separator between columns.
-    rest = width - (sum(widths) - widths[2]) - 3 * columns + 3
-    spec_width = min(40 if wide else max(8, rest), widths[2])
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
-    for c, header in enumerate(headers):
-        if header == "spec":
-            table.add_column(header, overflow="ellipsis", no_wrap=True, max_width=spec_width)
-        else:
-            table.add_column(header, justify="right" if header in ("id", "result") else "left", no_wrap=True,
-                             min_width=widths[c], style="bold" if header == "id" else None)
-    if wide:
-        table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=max(10, width - 100), style="dim")
-    for job, row in zip(jobs, rows):
-        table.add_row(*row, *([note(job, engine_running)] if wide else []))
-    return table
 
 
 def key_values(pairs: list[tuple[str, Any]], title: str | None = None) -> RenderableType:
