@@ -55,7 +55,10 @@ class Store:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
-            make_private_dir(self.paths.root)
+            try:
+                make_private_dir(self.paths.root)
+            except OSError:
+                pass  # connect() names the folder and what to do
             self._conn = connect(self.paths.db)
             self._pid = os.getpid()
             make_private_files(self.paths.db)
