@@ -10,8 +10,10 @@ from rich.text import Text
 
 from engine.control import engine_pid
 from runs.records import STATUSES
-from tui.cli.common import JsonOpt, console, fail, parse_ids, print_json, store
+from tui.cli.common import JsonOpt, console, fail, known_ids, parse_id, print_json, store
 from tui.cli.views import jobs_table, render_job
+
+MAX_LIMIT = 1_000_000  # --limit: rows to read; SQLite refuses a LIMIT past 2^63, and nobody reads a million
 
 
 def ls(
@@ -19,7 +21,8 @@ def ls(
     status: Optional[str] = typer.Option(None, "--status", help="Only these statuses (e.g. running,queued)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="Only these job kinds."),
     study: Optional[str] = typer.Option(None, "--study", help="Only the jobs of this study."),
-    limit: int = typer.Option(20, "--limit", "-n", help="How many finished jobs to show (newest first)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=MAX_LIMIT,
+                              help="How many finished jobs to show (newest first)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """The queue and recent runs: id, kind, spec, status, device, progress, accuracy."""
@@ -46,7 +49,7 @@ def ls(
 
 def show(job_id: str = typer.Argument(..., help="Job id."), as_json: bool = JsonOpt) -> None:
     """The full record of a job: spec with defaults, status, attempts, device, metrics, result."""
-    (jid,) = parse_ids([job_id])
+    jid = parse_id(job_id)
     s = store()
     record = s.record(jid)
     if as_json:
@@ -58,7 +61,8 @@ def show(job_id: str = typer.Argument(..., help="Job id."), as_json: bool = Json
 def cancel(job_ids: list[str] = typer.Argument(..., help="Job ids."), as_json: bool = JsonOpt) -> None:
     """Cancel jobs: a queued job at once, a running one within a couple of seconds."""
     s = store()
-    outcome = {i: s.cancel(i) for i in parse_ids(job_ids)}
+    ids = known_ids(s, job_ids)
+    outcome = {i: s.cancel(i) for i in ids}
     if as_json:
         print_json(outcome)
         return
@@ -73,7 +77,7 @@ def retry(job_ids: list[str] = typer.Argument(..., help="Job ids."),
     from engine import control
 
     s = store()
-    ids = parse_ids(job_ids)
+    ids = known_ids(s, job_ids)
     for i in ids:
         s.retry(i, fresh=fresh)
     control.start()
@@ -88,7 +92,7 @@ def priority(job_id: str = typer.Argument(..., help="Job id."),
              value: int = typer.Argument(..., help="New priority (-1000 to 1000); higher runs first."),
              as_json: bool = JsonOpt) -> None:
     """Change the priority of a queued job."""
-    (jid,) = parse_ids([job_id])
+    jid = parse_id(job_id)
     store().set_priority(jid, value)
     if as_json:
         print_json({"id": jid, "priority": value})
@@ -97,9 +101,10 @@ def priority(job_id: str = typer.Argument(..., help="Job id."),
 
 
 def logs(job_id: str = typer.Argument(..., help="Job id."),
-         limit: int = typer.Option(200, "--limit", "-n", help="Last N lines."), as_json: bool = JsonOpt) -> None:
+         limit: int = typer.Option(200, "--limit", "-n", min=1, max=MAX_LIMIT, help="Last N lines."),
+         as_json: bool = JsonOpt) -> None:
     """A job's log lines."""
-    (jid,) = parse_ids([job_id])
+    jid = parse_id(job_id)
     s = store()
     s.job(jid)
     rows = s.logs(jid, limit=limit)
