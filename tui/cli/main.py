@@ -25,6 +25,7 @@ from tui.cli.bench_cmd import bench_app
 from tui.cli.data_cmd import data_app
 from tui.cli.engine_cmd import engine_app
 from tui.cli.gan_cmd import gan_app
+from tui.cli.outfile import WriteFailed
 from tui.cli.study import study_app
 from tui.cli.submit import submit_app
 
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, SpecError, StoreError) as exc:
         print_error(str(exc))
         return EXIT_BAD_INPUT
-    except DataError as exc:
+    except (DataError, WriteFailed) as exc:
         print_error(str(exc))
         return EXIT_FAILED
     except BrokenPipeError:  # `mnistlab ls | head` closed our stdout: not an error
