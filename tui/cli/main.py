@@ -6,6 +6,7 @@ Exit codes: 0 ok, 2 bad input (nothing was changed), 1 any other failure.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,7 +15,8 @@ import typer
 
 from jobs.mnist_files import DataError
 from jobs.schema import SpecError
-from runs.db import StoreError
+from runs.db import StoreError, damaged
+from runs.paths import HomePaths, resolve_home
 from runs.records import InputError
 from tui.cli import compare as compare_mod
 from tui.cli import export as export_mod
@@ -83,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, SpecError, StoreError) as exc:
         print_error(str(exc))
         return EXIT_BAD_INPUT
+    except sqlite3.DatabaseError as exc:  # met by a query: a damaged page, a full disk
+        problem = damaged(HomePaths(resolve_home()).db, exc)
+        print_error(str(problem))
+        return EXIT_FAILED if isinstance(exc, sqlite3.OperationalError) else EXIT_BAD_INPUT
     except (DataError, WriteFailed) as exc:
         print_error(str(exc))
         return EXIT_FAILED
