@@ -5,6 +5,7 @@ Exit codes: 0 ok, 2 bad input (nothing was changed), 1 any other failure.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import sys
@@ -77,9 +78,16 @@ def tui_command() -> None:
     raise typer.Exit(run_dashboard())
 
 
+@functools.cache
+def _command():
+    # typer rebuilds the click command tree (every option of every command) on each call of `app`:
+    # tens of milliseconds that every in-process call (the tests' `cli` fixture: hundreds) would pay
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, prog_name="mnistlab")  # standalone: usage errors exit 2 by themselves
+        _command().main(args=argv, prog_name="mnistlab")  # standalone: usage errors exit 2 by themselves
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else EXIT_FAILED)
     except (InputError, SpecError, StoreError) as exc:
