@@ -147,11 +147,14 @@ def _wal_checksum(data: bytes, big_endian: bool) -> tuple[int, int]:
     return s0, s1
 
 
-def damaged(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    """A store error met while reading or writing an open store, as one line: a damaged page shows
-    only when a query reaches it (opening reads the header and the schema)."""
+def damaged(path: Path, exc: sqlite3.DatabaseError) -> StoreError | None:
+    """The one line for a store error met while reading or writing an open store (a damaged page
+    shows only when a query reaches it: opening reads the header and the schema); None when the
+    error says nothing about the file (a bug of ours, to be seen whole)."""
     if isinstance(exc, sqlite3.OperationalError):  # locked, disk full, I/O error: the machine, not the file
-        return StoreError(f"{path} could not be used ({exc}); nothing was changed")
+        return StoreError(f"{path} could not be used ({exc})")
+    if (exc.sqlite_errorcode or 0) & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return None
     return StoreError(f"{path} is damaged ({exc}); nothing was changed. "
                       f"Restore it from a backup, or save what is left with `sqlite3 {path.name} .recover "
                       f"| sqlite3 recovered.db` and move it away")

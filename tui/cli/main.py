@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except sqlite3.DatabaseError as exc:  # met by a query: a damaged page, a full disk
         problem = damaged(HomePaths(resolve_home()).db, exc)
+        if problem is None:
+            raise
         print_error(str(problem))
         return EXIT_FAILED if isinstance(exc, sqlite3.OperationalError) else EXIT_BAD_INPUT
     except (DataError, WriteFailed) as exc:
