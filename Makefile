@@ -11,7 +11,7 @@ $(BIN)/mnistlab: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mnistlab needs Python 3.11 or newer; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@touch $@
 
 install: $(BIN)/mnistlab
@@ -23,6 +23,7 @@ demo: install
 	@echo "Done. See the results again with: $(BIN)/mnistlab study show zoo   (or $(BIN)/mnistlab tui)"
 
 test: install
+	@$(BIN)/python -c 'import hypothesis, kornia' 2>/dev/null || { echo "the tests need the test and bench extras: $(BIN)/pip install -e '.[test,bench]'"; exit 1; }
 	$(BIN)/python -m pytest
 
 bench: install

@@ -10,10 +10,16 @@ messages. No torch here: specs are checked before anything is queued.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 Default = Any | Callable[[dict], Any]  # a value, or a function of the spec so far
+
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no job id, and no whole number in a spec, is larger
+# ASCII digits only: "²".isdigit() is True but int() refuses it, and int() and float() take "٣" or "７"
+WHOLE = re.compile(r"[+-]?[0-9]+")
+SHOWN_CHARS = 60  # a value longer than this is cut short in messages, which stay one readable line
 
 
 class SpecError(ValueError):
@@ -21,7 +27,13 @@ class SpecError(ValueError):
 
     def __init__(self, kind: str, field: str, value: Any, allowed: str, problem: str = "is not allowed"):
         self.kind, self.field, self.value, self.allowed = kind, field, value, allowed
-        super().__init__(f"{kind} spec, field '{field}': {value!r} {problem}; allowed: {allowed}")
+        super().__init__(f"{kind} spec, field '{field}': {shown(value)} {problem}; allowed: {allowed}")
+
+
+def shown(value: Any) -> str:
+    """`repr(value)`, cut short if long (a 5,000-digit number, a pasted paragraph)."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS - 15]}... ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -98,12 +110,16 @@ class Field:
             if not isinstance(value, str):
                 raise bad()
             value = value.strip()
+            if not value.isprintable():  # a newline, a control character, half of a surrogate pair
+                raise bad("holds a character that cannot be shown")
             if self.choices is not None and value not in self.choices:
                 raise bad("is not a known value")
             return value
         number = _number(value, self.type)
         if number is None:
             raise bad("is not a whole number" if self.type is int else "is not a number")
+        if self.type is int and not -MAX_ID <= number <= MAX_ID:  # also the +-inf of too many digits
+            raise bad("is out of range")
         too_low = self.min is not None and (number <= self.min if self.min_exclusive else number < self.min)
         if too_low or (self.max is not None and number > self.max):
             raise bad("is out of range")
@@ -121,12 +137,21 @@ def _fmt(x: Any) -> str:
 
 
 def _number(value: Any, kind: type) -> int | float | None:
+    """The number a value stands for, or None. Whole-number text with more digits than int() takes
+    (4,300) comes back as +-inf, so that it is out of range rather than 'not a whole number'."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
         text = value.strip().replace("_", "")
+        if not text.isascii():
+            return None
+        if kind is int and WHOLE.fullmatch(text):
+            try:
+                return int(text)
+            except ValueError:
+                return -math.inf if text.startswith("-") else math.inf
         try:
-            value = float(text) if kind is float or not text.lstrip("+-").isdigit() else int(text)
+            value = float(text)
         except ValueError:
             return None
     if kind is int:
@@ -159,16 +184,30 @@ class JobKind:
                 return f
         raise KeyError(name)
 
-    def validate(self, raw: dict) -> dict:
-        """The full spec with defaults filled in; raises SpecError on the first problem."""
+    def normalize(self, raw: dict) -> dict:
+        """The given fields under their names (`batch-size` -> `batch_size`), without `kind`; an unknown
+        field, or one field given twice in two spellings, raises SpecError."""
         if not isinstance(raw, dict):
             raise SpecError(self.name, "(spec)", raw, "a mapping of field names to values", "is not a mapping")
         names = [f.name for f in self.fields]
-        for key in raw:
+        out: dict[str, Any] = {}
+        spelled: dict[str, str] = {}
+        for key, value in raw.items():
+            if key == "kind":
+                continue
             norm = key.replace("-", "_") if isinstance(key, str) else key
-            if norm not in names and key != "kind":
-                raise SpecError(self.name, str(key), raw[key], "fields " + ", ".join(names), "is an unknown field")
-        given = {k.replace("-", "_"): v for k, v in raw.items() if k != "kind" and v is not None}
+            if norm not in names:
+                raise SpecError(self.name, str(key), value, "fields " + ", ".join(names), "is an unknown field")
+            if norm in spelled:
+                raise SpecError(self.name, norm, value, "each field once",
+                                f"is given twice (as {spelled[norm]!r} and {key!r})")
+            spelled[norm] = key
+            out[norm] = value
+        return out
+
+    def validate(self, raw: dict) -> dict:
+        """The full spec with defaults filled in; raises SpecError on the first problem."""
+        given = {k: v for k, v in self.normalize(raw).items() if v is not None}
         spec: dict[str, Any] = {}
         for f in self.fields:
             spec[f.name] = f.coerce(self.name, given[f.name]) if f.name in given else f.default_for(spec)

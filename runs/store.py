@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from jobs.kinds import get_kind
+from jobs.schema import MAX_ID
 from runs.db import connect, transaction
 from runs.paths import HomePaths, make_private_dir, make_private_files, resolve_home
 from runs.records import STATUSES, InputError, Job, JobRequest
@@ -90,7 +91,8 @@ class Store:
         return self.query("PRAGMA data_version")[0][0]
 
     def job(self, job_id: int) -> Job:
-        rows = self.query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        # SQLite cannot even compare an id past its integer range (OverflowError): none is stored
+        rows = self.query("SELECT * FROM jobs WHERE id = ?", (job_id,)) if 0 < job_id <= MAX_ID else []
         if not rows:
             last = self.query("SELECT max(id) FROM jobs")[0][0]
             known = f"ids run from 1 to {last}" if last else "the store has no jobs yet"
@@ -383,7 +385,7 @@ class Store:
             return ids
 
     def _job_in(self, c: sqlite3.Connection, job_id: int) -> Job:
-        row = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone() if 0 < job_id <= MAX_ID else None
         if row is None:
             raise InputError(f"no job {job_id} in {self.paths.db}")
         return Job.from_row(row)

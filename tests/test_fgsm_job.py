@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from jobs import fgsm, train
+from jobs import data, fgsm, train
 from jobs.context import JobCancelled, LocalContext
 from jobs.kinds import validate
+from jobs.nets import load_trained
 from runs.scatter import load_images
 
 EPS = [0, 0.1, 0.25, 0.5, 1.0]
@@ -32,6 +34,18 @@ def attack(runs, mnist_dir, job_id=10, ctx_class=LocalContext, **spec):
     full = validate("fgsm", {"test_images": 600, "batch_size": 200, "tsne_eps": "", **spec})
     ctx = ctx_class(spec=full, artifact_dir=root / str(job_id), data_dir=str(mnist_dir), job_id=job_id)
     return fgsm.run(full, ctx), ctx
+
+
+def saturated_share(runs, run_id, mnist_dir, n=600, batch_size=200, logit_scale=1.0) -> float:
+    """Of the first n test images, the share where log_softmax of the true class is exactly 0 in float32."""
+    root, _ = runs
+    net, _ = load_trained(root / str(run_id) / "weights.pt")
+    arrays, _ = data.arrays(str(mnist_dir))
+    x = data.to_tensor(arrays["test_x"][:n], "cpu")
+    y = torch.from_numpy(arrays["test_y"][:n].astype(np.int64))
+    with torch.no_grad():
+        logits = torch.cat([net(x[i:i + batch_size]) for i in range(0, n, batch_size)]) * logit_scale
+    return (torch.log_softmax(logits.float(), 1).gather(1, y[:, None]) == 0).sum().item() / n
 
 
 def test_accuracy_falls_as_eps_grows_and_every_table_is_there(runs, mnist_dir):
@@ -73,7 +87,9 @@ def test_accuracy_falls_as_eps_grows_and_every_table_is_there(runs, mnist_dir):
         images = load_images(list(artifacts.values()), scatter, [0, 119])
         assert images.shape == (2, 28, 28) and images.dtype == np.uint8
     assert result["attack_images_per_s"] > 0 and result["gradient_passes"] == 3 * 3  # 3 nets x 3 batches
-    assert 0 <= min(result["saturated_fraction"].values())
+    # the share of clean images on which a net's float32 softmax gives the true class exactly 1, recounted
+    assert result["saturated_fraction"] == {name: saturated_share(runs, run_id, mnist_dir)
+                                            for name, run_id in zip(names, [1, 2, 3])}
     facts = {k: v for e, p in ctx.events if e == "repro" for k, v in p["facts"].items()}
     assert facts["attack"]["clamp"] is True and [r["run"] for r in facts["runs"]] == [1, 2, 3]
 
@@ -84,6 +100,23 @@ def test_accuracy_falls_as_eps_grows_and_every_table_is_there(runs, mnist_dir):
         first = result["matrices"][f"{e:g}"]
         assert again["matrices"][f"{e:g}"] == [[first[i][j] for j in order] for i in order]
     assert ctx2.tables()["eps=1"]["labels"] == ["c", "a", "b"]
+
+
+def test_saturated_fraction_counts_the_clean_images_a_net_is_certain_of(runs, mnist_dir):
+    """A tiny net is rarely that sure (here: on no image); the same net with its logits times 10 is, on
+    many: each attacked net's share is its own recount, so the two differ."""
+    root, _ = runs
+    saved = torch.load(root / "1" / "weights.pt", weights_only=True)
+    last = [k for k, v in saved["state_dict"].items() if v.ndim == 2][-1].rsplit(".", 1)[0]  # the output layer
+    for key in (f"{last}.weight", f"{last}.bias"):
+        saved["state_dict"][key] = saved["state_dict"][key] * 10
+    (root / "4").mkdir(exist_ok=True)
+    torch.save(saved, root / "4" / "weights.pt")
+    result, _ = attack(runs, mnist_dir, job_id=14, nets=[4, 1], names="sure,plain", eps=[0.25])
+    sure, plain = saturated_share(runs, 1, mnist_dir, logit_scale=10), saturated_share(runs, 1, mnist_dir)
+    assert sure > plain + 0.05
+    # w*10 and b*10 instead of logits*10: an image at the edge of float32's 1.0 may round the other way
+    assert result["saturated_fraction"] == pytest.approx({"sure": sure, "plain": plain}, abs=1 / 600)
 
 
 def test_pixel_scale_without_clamping_is_recorded_and_matches_the_normalised_attack(runs, mnist_dir):

@@ -140,3 +140,125 @@ def test_incremental_reads_by_seq(home):
     assert store.jobs(since_seq=seq) == []
     [b] = store.submit([JobRequest("train", {"net": "2"})])
     assert [j.id for j in store.jobs(since_seq=seq)] == [b]
+
+
+# -- damaged and lost stores: one line, exit 2, not a byte changed ---------------------------------
+
+def _refused_unchanged(cli, home, args, words, files=("mnistlab.db",)):
+    before = {name: (home / name).read_bytes() for name in files}
+    result = cli(*args)
+    assert result.code == 2 and result.out == "", result
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+    text = " ".join(result.err.split())
+    assert all(word in text for word in words), result.err
+    assert {name: (home / name).read_bytes() for name in files} == before
+    wal = home / "mnistlab.db-wal"
+    if wal.name not in files:  # no frame was written for SQLite to carry into the store later
+        assert (wal.stat().st_size if wal.exists() else 0) == 0
+
+
+@pytest.mark.parametrize("empty", [True, False], ids=["0-byte store", "missing store"])
+def test_a_lost_store_beside_its_runs_is_refused_with_how_to_recover(home, cli, empty):
+    (home / "runs" / "1").mkdir(parents=True)
+    (home / "runs" / "1" / "weights.pt").write_bytes(b"old run")
+    db = home / "mnistlab.db"
+    if empty:
+        db.touch()
+    result = cli("ls")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    text = " ".join(result.err.split())
+    assert ("is empty (0 bytes)" if empty else "is missing") in text
+    assert f"{home / 'runs'} holds 1 run folder(s)" in text and "Restore mnistlab.db from a backup" in text
+    if empty:
+        assert db.stat().st_size == 0
+    else:
+        assert not db.exists()  # not created by the refusal
+    assert (home / "runs" / "1" / "weights.pt").read_bytes() == b"old run"
+
+
+def test_an_empty_store_file_without_runs_is_a_new_store(home):
+    home.mkdir()
+    (home / "mnistlab.db").touch()
+    (home / "runs").mkdir()  # made but never used
+    assert Store(home).jobs() == []
+
+
+def _store_with_frames_in_its_wal(home, copy_to):
+    """A store whose last jobs live only in its write-ahead log, copied while its writer is open."""
+    store = Store(home)
+    store.submit([JobRequest("train", {"net": "1"}), JobRequest("train", {"net": "2"})])
+    assert (home / "mnistlab.db-wal").stat().st_size > 32
+    copy_to.mkdir()
+    for name in ("mnistlab.db", "mnistlab.db-wal"):
+        (copy_to / name).write_bytes((home / name).read_bytes())
+    return store
+
+
+def test_a_valid_wal_is_read_and_a_garbled_one_is_refused(home, cli, tmp_path, monkeypatch):
+    live = _store_with_frames_in_its_wal(home, tmp_path / "copy")
+    assert [j["id"] for j in cli("ls", "--json").json()] == [1, 2]  # the writer's own WAL, open, in use
+    monkeypatch.setenv("MNISTLAB_HOME", str(tmp_path / "copy"))
+    assert [j["id"] for j in cli("ls", "--json").json()] == [1, 2]  # the jobs are only in the WAL
+    live.close()
+
+    garbled = tmp_path / "garbled"
+    _store_with_frames_in_its_wal(tmp_path / "home2", garbled)
+    wal = garbled / "mnistlab.db-wal"
+    wal.write_bytes(b"\xa5" * 32 + wal.read_bytes()[32:])
+    monkeypatch.setenv("MNISTLAB_HOME", str(garbled))
+    _refused_unchanged(cli, garbled, ["ls"], [f"{wal} (the store's log of recent changes) is damaged",
+                                             "silently dropped", "move mnistlab.db-wal away"],
+                       files=("mnistlab.db", "mnistlab.db-wal"))
+    _refused_unchanged(cli, garbled, ["cancel", "1"], ["is damaged"], files=("mnistlab.db", "mnistlab.db-wal"))
+
+
+@pytest.fixture(scope="module")
+def populated_store(tmp_path_factory) -> tuple[bytes, dict[str, int]]:
+    """The bytes of a checkpointed store with 30 jobs and their metrics, and each table's root page."""
+    home = tmp_path_factory.mktemp("populated")
+    store = Store(home)
+    ids = store.submit([JobRequest("train", {"net": "1"}) for _ in range(30)])
+    with store.write() as c:
+        for job_id in ids:
+            c.executemany("INSERT INTO metrics (job_id, name, step, value) VALUES (?, ?, ?, ?)",
+                          [(job_id, "train/loss", step, 0.5) for step in range(300)])
+    roots = {r[0]: r[1] for r in store.query("SELECT name, rootpage FROM sqlite_master WHERE rootpage > 0")}
+    store.close()
+    return (home / "mnistlab.db").read_bytes(), roots
+
+
+PAGE = 4096
+
+
+def _garble(data: bytes, start: int, length: int) -> bytes:
+    return data[:start] + b"\xa5" * length + data[start + length:]
+
+
+# Each is a traceback-free refusal; the first three were tracebacks (DatabaseError from a query:
+# opening a store reads only its header and schema).
+GARBLED = {
+    "a table's page": (lambda d, r: _garble(d, (r["jobs"] - 1) * PAGE, PAGE), ["ls"]),
+    "an index's page": (lambda d, r: _garble(d, (r["jobs_by_status"] - 1) * PAGE, PAGE), ["cancel", "2"]),
+    "a page a query reaches": (lambda d, r: _garble(d, (r["metrics"] - 1) * PAGE, PAGE), ["show", "1"]),
+    "the header's fields": (lambda d, r: _garble(d, 16, 84), ["ls"]),
+    "the schema page": (lambda d, r: _garble(d, 100, PAGE - 100), ["ls"]),
+    "a truncated file": (lambda d, r: d[:len(d) // 2], ["show", "30"]),
+}
+
+
+@pytest.mark.parametrize("case", GARBLED)
+def test_a_garbled_store_is_refused_in_one_line_and_left_as_it_was(home, cli, populated_store, case):
+    data, roots = populated_store
+    garble, args = GARBLED[case]
+    home.mkdir()
+    (home / "mnistlab.db").write_bytes(garble(data, roots))
+    _refused_unchanged(cli, home, args, [f"{home / 'mnistlab.db'} is ", "database disk image is malformed"
+                                         if case.startswith("a ") else "mnistlab.db"])
+
+
+def test_opening_an_up_to_date_store_changes_no_byte(home, cli, populated_store):
+    home.mkdir()
+    (home / "mnistlab.db").write_bytes(populated_store[0])
+    assert cli("ls").code == 0 and cli("show", "3").code == 0
+    Store(home).jobs()
+    assert (home / "mnistlab.db").read_bytes() == populated_store[0]

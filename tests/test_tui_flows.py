@@ -60,7 +60,7 @@ def test_submit_form_validates_as_you_type_with_the_clis_messages(home, cli, mon
             # placement, parsed by the CLI's own parser
             form.query_one("#field-after").value = "3,x"
             await pilot.pause(0.1)
-            assert field_error(app, "after") == "--after 'x' is not allowed; allowed: comma-separated whole numbers such as 0,2"
+            assert field_error(app, "after") == "--after 'x' is not allowed; allowed: comma-separated whole numbers such as 3,4"
             form.query_one("#field-after").value = ""
             form.query_one("#field-priority").value = "5000"
             await pilot.pause(0.1)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from tui.cli.bench_cmd import OutOpt, bench_app, report
-from tui.cli.common import JsonOpt, console, err, fail
+from tui.cli.common import EXIT_FAILED, JsonOpt, console, err, fail
 
 
 @bench_app.command("augment")
@@ -36,6 +37,9 @@ def augment_bench(transforms: str = typer.Option("T8", "--transforms", help="Tra
             fail(f"--transforms {t!r} is not allowed; allowed: {', '.join(allowed)}")
     if device not in ("cpu", "cuda"):
         fail(f"--device {device!r} is not allowed; allowed: cpu, cuda")
+    if kornia and importlib.util.find_spec("kornia") is None:
+        fail("--kornia needs kornia, which is not installed: install the bench extra (pip install "
+             "'mnistlab[bench]'; in a checkout pip install -e '.[bench]'), or pass --no-kornia", EXIT_FAILED)
 
     from jobs import bench_augment
 

@@ -9,16 +9,17 @@ from typing import Optional
 import typer
 
 from tui.cli.common import JsonOpt, console, err, print_json
+from tui.cli.outfile import check_out, write_out
 
 bench_app = typer.Typer(help="Benchmarks: each measures against its baseline in the same run.",
                         no_args_is_help=True)
 
-OutOpt = typer.Option(None, "--out", "-o", help="Also write the results as JSON to this file.")
+OutOpt = typer.Option(None, "--out", "-o", callback=check_out, help="Also write the results as JSON to this file.")
 
 
 def report(results: dict, as_json: bool, out: Path | None) -> None:
     if out:
-        out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        write_out(out, json.dumps(results, indent=2, sort_keys=True) + "\n")
     if as_json:
         print_json(results)
 

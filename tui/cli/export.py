@@ -12,6 +12,7 @@ import typer
 
 from runs.jsonsafe import json_safe
 from tui.cli.common import console, fail, parse_ids, store
+from tui.cli.outfile import check_out, write_out
 
 FORMATS = ("csv", "json", "md")
 
@@ -65,7 +66,8 @@ def record_markdown(r: dict) -> str:
 def export(job_ids: Optional[list[str]] = typer.Argument(None, help="Job ids (or use --study)."),
            format_: str = typer.Option("json", "--format", "-f", help="csv, json or md."),
            study: Optional[str] = typer.Option(None, "--study", help="Export a study's table instead of jobs."),
-           out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout.")) -> None:
+           out: Optional[Path] = typer.Option(None, "--out", "-o", callback=check_out,
+                                              help="Write to this file instead of stdout.")) -> None:
     """Metrics and tables of jobs or a study, for papers and scripts."""
     if format_ not in FORMATS:
         fail(f"--format {format_!r} is not allowed; allowed: {', '.join(FORMATS)}")
@@ -84,7 +86,7 @@ def export(job_ids: Optional[list[str]] = typer.Argument(None, help="Job ids (or
         else:
             text = records_csv(records)
     if out:
-        out.write_text(text if text.endswith("\n") else text + "\n")
-        console.print(f"wrote {out}")
+        write_out(out, text if text.endswith("\n") else text + "\n")
+        console.print(f"wrote {out}", markup=False)
     else:
         typer.echo(text.rstrip("\n"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import re
 import time
 from typing import Optional
 
@@ -13,10 +14,12 @@ from rich.text import Text
 from engine.control import engine_pid
 from jobs.kinds import KINDS
 from runs.records import FINISHED, STATUSES
-from tui.cli.common import JsonOpt, console, fail, parse_ids, print_json, store
+from tui.cli.common import JsonOpt, console, fail, known_ids, parse_id, print_json, store
 from tui.cli.groups import StudyOpt, SweepOpt, group_option, job_or_group
 from tui.cli.jobs_view import JobColumns, cells, jobs_table
 from tui.cli.views import render_job
+
+MAX_LIMIT = 1_000_000  # --limit: rows to read; SQLite refuses a LIMIT past 2^63, and nobody reads a million
 
 
 def ls(
@@ -26,7 +29,7 @@ def ls(
     kind: Optional[str] = typer.Option(None, "--kind", help="Only these job kinds."),
     study: Optional[str] = StudyOpt,
     sweep: Optional[str] = SweepOpt,
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many jobs of each part to show: running, "
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=MAX_LIMIT, help="How many jobs of each part to show: running, "
                                                                   "next queued, newest finished."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -112,7 +115,7 @@ def _print_listing(s, statuses: list[str], kinds: list[str] | None, group: str |
 
 def show(job_id: str = typer.Argument(..., help="Job id."), as_json: bool = JsonOpt) -> None:
     """The full record of a job: spec with defaults, status, attempts, device, metrics, result."""
-    (jid,) = parse_ids([job_id])
+    jid = parse_id(job_id)
     s = store()
     record = s.record(jid)
     if as_json:
@@ -129,7 +132,7 @@ def cancel(job_ids: Optional[list[str]] = typer.Argument(None, help="Job ids (or
     if group is not None:
         outcome = s.cancel_group(group, label)
     else:
-        outcome = {i: s.cancel(i) for i in parse_ids(job_ids)}
+        outcome = {i: s.cancel(i) for i in known_ids(s, job_ids)}
     if as_json:
         print_json(outcome)
     elif group is not None:
@@ -154,7 +157,7 @@ def retry(job_ids: Optional[list[str]] = typer.Argument(None, help="Job ids (or 
     if group is not None:
         ids = s.retry_group(group, label, fresh=fresh)
     else:
-        ids = parse_ids(job_ids)
+        ids = known_ids(s, job_ids)
         for i in ids:
             s.retry(i, fresh=fresh)
     control.start()
@@ -185,7 +188,7 @@ def priority(args: list[str] = typer.Argument(..., metavar="[JOB_ID] VALUE",
         return
     if len(args) != 2:
         fail("give a job id and a priority, e.g. `mnistlab priority 7 100`, or --sweep N with a priority")
-    (jid,) = parse_ids(args[:1])
+    jid = parse_id(args[0])
     s.set_priority(jid, value)
     if as_json:
         print_json({"id": jid, "priority": value})
@@ -194,16 +197,16 @@ def priority(args: list[str] = typer.Argument(..., metavar="[JOB_ID] VALUE",
 
 
 def _priority_value(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
+    if not re.fullmatch(r"[+-]?[0-9]{1,5}", text.strip()):  # ASCII digits: int() would also take '٣'
         fail(f"priority {text!r} is not allowed; allowed: a whole number from -1000 to 1000")
+    return int(text)
 
 
 def logs(job_id: str = typer.Argument(..., help="Job id."),
-         limit: int = typer.Option(200, "--limit", "-n", help="Last N lines."), as_json: bool = JsonOpt) -> None:
+         limit: int = typer.Option(200, "--limit", "-n", min=1, max=MAX_LIMIT, help="Last N lines."),
+         as_json: bool = JsonOpt) -> None:
     """A job's log lines."""
-    (jid,) = parse_ids([job_id])
+    jid = parse_id(job_id)
     s = store()
     s.job(jid)
     rows = s.logs(jid, limit=limit)

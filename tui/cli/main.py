@@ -5,7 +5,9 @@ Exit codes: 0 ok, 2 bad input (nothing was changed), 1 any other failure.
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,7 +16,8 @@ import typer
 
 from jobs.mnist_files import DataError
 from jobs.schema import SpecError
-from runs.db import StoreError
+from runs.db import StoreError, damaged
+from runs.paths import HomePaths, resolve_home
 from runs.records import InputError
 from tui.cli import compare as compare_mod
 from tui.cli import export as export_mod
@@ -26,6 +29,7 @@ from tui.cli.bench_cmd import bench_app
 from tui.cli.data_cmd import data_app
 from tui.cli.engine_cmd import engine_app
 from tui.cli.gan_cmd import gan_app
+from tui.cli.outfile import WriteFailed
 from tui.cli.study import study_app
 from tui.cli.submit import submit_app
 from tui.cli.sweep import sweep_app
@@ -78,15 +82,28 @@ def tui_command() -> None:
     raise typer.Exit(run_dashboard())
 
 
+@functools.cache
+def _command():
+    # typer rebuilds the click command tree (every option of every command) on each call of `app`:
+    # tens of milliseconds that every in-process call (the tests' `cli` fixture: hundreds) would pay
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, prog_name="mnistlab")  # standalone: usage errors exit 2 by themselves
+        _command().main(args=argv, prog_name="mnistlab")  # standalone: usage errors exit 2 by themselves
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else EXIT_FAILED)
     except (InputError, SpecError, StoreError) as exc:
         print_error(str(exc))
         return EXIT_BAD_INPUT
-    except DataError as exc:
+    except sqlite3.DatabaseError as exc:  # met by a query: a damaged page, a full disk
+        problem = damaged(HomePaths(resolve_home()).db, exc)
+        if problem is None:
+            raise
+        print_error(str(problem))
+        return EXIT_FAILED if isinstance(exc, sqlite3.OperationalError) else EXIT_BAD_INPUT
+    except (DataError, WriteFailed) as exc:
         print_error(str(exc))
         return EXIT_FAILED
     except BrokenPipeError:  # `mnistlab ls | head` closed our stdout: not an error

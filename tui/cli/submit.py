@@ -8,8 +8,6 @@ field becomes a flag pair (`--clamp/--no-clamp`).
 from __future__ import annotations
 
 import inspect
-import json
-import tomllib
 from pathlib import Path
 from typing import Optional
 
@@ -17,29 +15,12 @@ import typer
 
 from jobs.kinds import KINDS
 from jobs.schema import Field, JobKind
-from runs.records import InputError, JobRequest
-from tui.cli.common import JsonOpt
+from runs.records import JobRequest
+from tui.cli.common import JsonOpt, whole_numbers
 from tui.cli.queueing import announce, finish_waiting, queue
+from tui.cli.spec_file import read_spec_file
 
 submit_app = typer.Typer(help="Queue one job; the engine starts if none runs.", no_args_is_help=True)
-
-
-def read_spec_file(path: Path, kind: str) -> dict:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read spec file {path}: {exc.strerror or exc}") from None
-    try:
-        spec = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        fmt_ = "TOML" if path.suffix == ".toml" else "JSON"
-        raise InputError(f"spec file {path} is not valid {fmt_} ({exc}); allowed: a JSON object "
-                         f"(or TOML table, for .toml files) of spec fields") from None
-    if not isinstance(spec, dict):
-        raise InputError(f"spec file {path} holds a {type(spec).__name__}; allowed: an object of spec fields")
-    if spec.get("kind", kind) != kind:
-        raise InputError(f"spec file {path} is for kind {spec['kind']!r}, not {kind!r}")
-    return spec
 
 
 def _default_text(field: Field) -> str:
@@ -77,21 +58,16 @@ COMMON = [
 
 
 def _int_list(text: str | None, what: str) -> list[int]:
-    if not text:
-        return []
-    out = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit():
-            raise InputError(f"{what} {part!r} is not allowed; allowed: comma-separated whole numbers such as 0,2")
-        out.append(int(part))
-    return out
+    """--exclude-gpu (GPU indexes) or --after (job ids), as comma-separated whole numbers."""
+    low = 1 if what == "--after" else 0
+    example = "3,4" if low else "0,2"
+    return whole_numbers(text or "", what, f"comma-separated whole numbers such as {example}", low=low)
 
 
 def make_command(kind: JobKind):
     def command(**kwargs) -> None:
         options = {k: kwargs.pop(k) for k, *_ in COMMON}
-        spec = read_spec_file(options["spec_file"], kind.name) if options["spec_file"] else {}
+        spec = kind.normalize(read_spec_file(options["spec_file"], kind.name)) if options["spec_file"] else {}
         spec.update({k: v for k, v in kwargs.items() if v is not None})
         request = JobRequest(kind.name, spec, priority=options["priority"], gpu=options["gpu"],
                              exclude_gpus=_int_list(options["exclude_gpu"], "--exclude-gpu"),
