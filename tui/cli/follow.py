@@ -21,7 +21,7 @@ from runs.jsonsafe import json_safe
 from runs.records import Job
 from runs.store import Store
 from tui import format as fmt
-from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, fail, parse_ids, store
+from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, fail, parse_id, store
 from tui.cli.jobs_cmd import log_line
 from tui.cli.views import epochs_table, status_text
 from tui.cli.waiting import EngineGone, EngineWatch
@@ -101,7 +101,7 @@ def follow(job_id: str = typer.Argument(..., help="Job id."),
            as_json: bool = JsonOpt,
            interval: float = typer.Option(0.5, "--interval", help="Seconds between looks at the store.")) -> None:
     """Live progress bars, loss curve and metrics of a job, until it ends."""
-    (jid,) = parse_ids([job_id])
+    jid = parse_id(job_id)
     f = Follower(store(), jid)
     try:
         if as_json:
