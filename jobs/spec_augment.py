@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobs.catalog import DEFAULT_LR, NETS
+from jobs.datasets import dataset_field
 from jobs.schema import Field, JobKind, SpecError
 
 FULL_TRAIN = 60000
@@ -41,6 +42,7 @@ KIND = JobKind(
               choices=AUGMENT_NETS),
         Field("transform", str, "none", "augmentation from SPEC.md study 2 (none is the baseline)",
               choices=tuple(TRANSFORMS)),
+        dataset_field(),
         Field("samples", int, 1000, "train on the first N training images", min=2, max=FULL_TRAIN),
         Field("epochs", int, 100, "passes over the training images", min=1, max=1000),
         Field("batch_size", int, 64, "training batch size", min=2, max=FULL_TRAIN),

@@ -9,8 +9,10 @@ from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 # The spec fields that identify a run in one line, in this order (whichever a kind has).
-SHORT_SPEC_KEYS = ("net", "transform", "arch", "gan_run", "classifier_run", "nets", "eps", "scale", "samples",
+SHORT_SPEC_KEYS = ("dataset", "net", "as_published", "transform", "arch", "gan_run", "classifier_run", "nets", "eps", "scale", "samples",
                    "epochs", "sizes", "seed")
+# Values that say nothing in one line: the default seed, data set and net head.
+UNSHOWN_DEFAULTS = {"seed": 0, "dataset": "mnist", "as_published": False}
 FINISHED = ("done", "failed", "cancelled")
 
 
@@ -111,7 +113,7 @@ class Job:
         parts = []
         for key in SHORT_SPEC_KEYS:
             value = self.spec.get(key)
-            if value is None or (key == "seed" and value == 0):
+            if value is None or (key in UNSHOWN_DEFAULTS and value == UNSHOWN_DEFAULTS[key]):
                 continue
             if isinstance(value, list):
                 value = ",".join(map(str, value))

@@ -17,6 +17,8 @@ study_app = typer.Typer(help="Whole studies: queue them as a group, show their t
 NameOpt = typer.Option(None, "--name", help="Group name (default: the study's type). Reusing a name adds "
                                             "runs to that group, e.g. more seeds.")
 WaitOpt = typer.Option(False, "--wait", help="Block until every job of the study has ended, then print the table.")
+DatasetOpt = typer.Option(None, "--dataset", help="Data set: mnist, fashion-mnist, kmnist, emnist-digits, or custom "
+                                                  "(any valid IDX set in --data) [default: mnist].")
 
 
 def submit_study(type_: str, name: str | None, options: dict, requests: list[JobRequest], wait: bool,
