@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from runs.studies import augment
 from tui.cli.common import JsonOpt
-from tui.cli.study import DatasetOpt, NameOpt, WaitOpt, study_app, submit_study
+from tui.cli.study import DataOpt, DatasetOpt, NameOpt, WaitOpt, study_app, submit_study
 
 
 @study_app.command("augment")
@@ -22,6 +23,7 @@ def augment_command(
     batch_size: Optional[str] = typer.Option(None, "--batch-size", help="Batch size [default: 64]."),
     alpha: Optional[str] = typer.Option(None, "--alpha", help="MixUp's Beta(alpha, alpha) for T9 [default: 1.0]."),
     dataset: Optional[str] = DatasetOpt,
+    data: Optional[Path] = DataOpt,
     name: Optional[str] = NameOpt,
     wait: bool = WaitOpt,
     as_json: bool = JsonOpt,
@@ -30,4 +32,4 @@ def augment_command(
     options = augment.validate({"nets": nets, "transforms": transforms, "seeds": seeds})
     overrides = {k: v for k, v in (("samples", samples), ("epochs", epochs), ("batch_size", batch_size),
                                    ("alpha", alpha), ("dataset", dataset)) if v is not None}
-    submit_study(augment.TYPE, name, {**options, **overrides}, augment.plan(options, overrides), wait, as_json)
+    submit_study(augment.TYPE, name, {**options, **overrides}, augment.plan(options, overrides), wait, as_json, data)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from runs.studies import fgsm
 from tui.cli.common import JsonOpt
-from tui.cli.study import DatasetOpt, NameOpt, WaitOpt, study_app, submit_study
+from tui.cli.study import DataOpt, DatasetOpt, NameOpt, WaitOpt, study_app, submit_study
 
 
 @study_app.command("fgsm")
@@ -32,6 +33,7 @@ def fgsm_command(
                                                                 "(4 for 60,000 images, else 10)."),
     batch_size: Optional[str] = typer.Option(None, "--batch-size", help="Override the training batch size (64)."),
     dataset: Optional[str] = DatasetOpt,
+    data: Optional[Path] = DataOpt,
     name: Optional[str] = NameOpt,
     wait: bool = WaitOpt,
     as_json: bool = JsonOpt,
@@ -43,4 +45,4 @@ def fgsm_command(
     overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("dataset", options["dataset"]))
                  if v is not None}
     submit_study(fgsm.TYPE, name, {**options, **{f"train_{k}": v for k, v in overrides.items()}},
-                 fgsm.plan(options, overrides), wait, as_json)
+                 fgsm.plan(options, overrides), wait, as_json, data)
