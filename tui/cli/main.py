@@ -20,6 +20,7 @@ from tui.cli import compare as compare_mod
 from tui.cli import export as export_mod
 from tui.cli import follow as follow_mod
 from tui.cli import jobs_cmd
+from tui.cli import report as report_mod
 from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, print_error
 from tui.cli.bench_cmd import bench_app
 from tui.cli.data_cmd import data_app
@@ -59,6 +60,7 @@ app.command("priority")(jobs_cmd.priority)
 app.command("logs")(jobs_cmd.logs)
 app.command("compare")(compare_mod.compare)
 app.command("export")(export_mod.export)
+app.command("report")(report_mod.report)
 app.add_typer(study_app, name="study")
 app.add_typer(engine_app, name="engine")
 app.add_typer(data_app, name="data")
