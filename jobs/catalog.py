@@ -63,7 +63,8 @@ DEFAULT_LR = {"sgd": 0.01, "adam": 1e-3, "adadelta": 1.0}
 # `study show zoo` and the dashboard's Studies pane mark their rows with it). README, "Reproducing the
 # published quirks", has the measurements behind it.
 PUBLISHED_DEPARTURES: dict[str, str] = {
-    "9.1": "the published study reports chance level (about 10 %) in both regimes; it ended every net with a "
-           "softmax, so cross-entropy saw probabilities (a double softmax), and net 9.1's large first updates "
-           "saturate that softmax until no gradient is left; ours trains on logits. `--as-published` reproduces it",
+    "9.1": "the published study reports chance level (about 10 %) in both regimes: it ended every net with a "
+           "softmax, so cross-entropy saw probabilities (a double softmax), and within three Adam steps net 9.1's "
+           "logits grow until that softmax saturates (one class for every image, no gradient left); ours trains on "
+           "logits. `--as-published` reproduces the failure",
 }

@@ -135,5 +135,20 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
         for a, label in enumerate(labels):
             view.images.append({"job_id": attack.id, "artifact": samples_artifact(a, label),
                                 "caption": f"adversarial samples through {label}"})
+        view.notes.append(scale_note(result))
     return view
+
+
+def scale_note(result: dict) -> str:
+    """What this run's numbers say about the eps scale, next to the published study's (README has the
+    comparison): the scale in pixels, and the white-box accuracy at the weakest and strongest eps."""
+    eps, std, first = result["eps"], result.get("std", 0.3081), result["names"][0]
+    lo, hi = min(eps), max(eps)
+    own = dict(zip(eps, result["own_attack"][first]))
+    pixels = f"{lo:g} and {hi:g} std = {lo * std:.3f} and {hi * std:.3f} in pixels" \
+        if result["scale"] == "normalized" else f"{lo:g} and {hi:g} in pixels"
+    return (f"eps scale: {pixels}; {first} under its own attack keeps {own[lo]:.1%} at eps {lo:g} and "
+            f"{own[hi]:.1%} at eps {hi:g}. The published study's accuracies are reported to fit no single linear "
+            "rescaling of eps (README, 'FGSM and the published numbers'): this study states its scale and clamping "
+            "rather than guessing theirs")
 
