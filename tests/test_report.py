@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from runs.report import write_report
+from runs.report import default_folder, write_report
 from runs.store import Store
 from tests.conftest import wait_until
 
@@ -88,10 +88,11 @@ def test_report_of_a_study_with_unfinished_jobs_says_which_are_missing(studies, 
 
     options = zoo.validate({"regimes": "256", "nets": "5"})
     (queued,) = store.submit(zoo.plan(options, {"epochs": 2}), study=("zoo", "zoo", options))
-    page = write_report(store, "zoo", tmp_path / "out")
+    page = write_report(store, "zoo", default_folder(store, "zoo"))  # where the dashboard writes it
+    assert page == studies / "reports" / "zoo" / "report.html"
     html = page.read_text()
     assert "Not finished: 1 of 2 jobs" in html and f"job {queued} (train net=5 samples=256 epochs=2): queued" in html
-    assert (tmp_path / "out" / "report.md").exists()
+    assert page.with_suffix(".md").exists()
     store.cancel(queued)
     bad = cli("report", "--study", "nope", "--out", tmp_path / "x")
     assert bad.code == 2 and "no study 'nope'" in bad.err and "allowed: all" in bad.err

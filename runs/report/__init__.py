@@ -77,6 +77,12 @@ def write_reports(store, names: list[str], out_dir: str | os.PathLike) -> Path:
     return out / HTML
 
 
+def default_folder(store, study: str) -> Path:
+    """Where the dashboard writes a study's report: `reports/<study>/` in the data folder."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study) or "study"
+    return store.paths.root / "reports" / safe
+
+
 def write_report(store, study: str, out_dir: str | os.PathLike) -> Path:
     """The report of one study (a name, a type, or "all") in `out_dir`; returns the HTML page's path."""
     return write_reports(store, study_names(store, study), out_dir)
