@@ -20,7 +20,7 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: Path, footer: str) -> Path:
-    fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the footer
+    fig.get_layout_engine().set(rect=(0, 0.07, 1, 0.93))  # room for a two-line footer
     fig.text(0.01, 0.005, footer, fontsize=7, color="#555555", ha="left", va="bottom", wrap=True)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fig.savefig(path, format="png")

@@ -10,7 +10,7 @@ from jobs.datasets import DEFAULT, classes
 from runs.records import Job
 from runs.report import figures
 from runs.studies.datasets import by_data, data_label
-from runs.studies.table import Grid, StudyView
+from runs.studies.table import StudyView
 from runs.studies.zoo import regime_label, row_label
 
 
@@ -214,4 +214,4 @@ def build(store, out: Path, view: StudyView, jobs: list[Job]) -> list[Section]:
     return b.sections
 
 
-__all__ = ["Figure", "Grid", "Section", "build"]
+__all__ = ["Figure", "Section", "build"]
