@@ -40,8 +40,8 @@ app = typer.Typer(
 def root(
     home: Optional[Path] = typer.Option(None, "--home", help="Data folder: store, artifacts, engine "
                                         "(default: MNISTLAB_HOME, else ~/.local/share/mnistlab)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="MNIST folder (default: MNISTLAB_DATA, "
-                                        "else ~/.cache/mnistlab/mnist)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of the data set's IDX files (default: "
+                                        "MNISTLAB_DATA, else ~/.cache/mnistlab/NAME for --dataset NAME)."),
 ) -> None:
     # Exported so that the engine this command may start sees the same choice.
     if home:
