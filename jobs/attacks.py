@@ -16,7 +16,8 @@ Two facts shape the code:
   direction, never zero while any other class has a finite logit.
 
 Scales: the nets take normalised inputs. On the `normalized` scale x is the
-normalised image and eps is in standard deviations (0.3081 in pixels); on the
+normalised image and eps is in standard deviations of the data set's pixels
+(0.3081 in pixels for MNIST; `Norm` carries each set's); on the
 `pixel` scale x is the image in [0, 1] and the net is wrapped in its
 normalisation (`PixelInput`). Either way x_adv = x + eps * sign in the units
 eps is given in, and clamping to the valid pixel range is explicit.
@@ -31,34 +32,34 @@ from typing import Callable
 import torch
 from torch import nn
 
-from jobs.data import MEAN, STD
+from jobs.data import MNIST_NORM, Norm
 
 SCALES = ("normalized", "pixel")
 
 
-def valid_range(scale: str) -> tuple[float, float]:
+def valid_range(scale: str, norm: Norm = MNIST_NORM) -> tuple[float, float]:
     """The pixel range [0, 1] in the units of `scale`."""
     if scale == "pixel":
         return 0.0, 1.0
     if scale == "normalized":
-        return (0.0 - MEAN) / STD, (1.0 - MEAN) / STD
+        return (0.0 - norm.mean) / norm.std, (1.0 - norm.mean) / norm.std
     raise ValueError(f"unknown scale {scale!r}; allowed: {', '.join(SCALES)}")
 
 
 class PixelInput(nn.Module):
     """A net that takes pixel-scale images: normalises, then calls the net."""
 
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: nn.Module, norm: Norm = MNIST_NORM):
         super().__init__()
-        self.net = net
+        self.net, self.norm = net, norm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - MEAN) / STD)
+        return self.net((x - self.norm.mean) / self.norm.std)
 
 
-def on_scale(net: nn.Module, scale: str) -> nn.Module:
+def on_scale(net: nn.Module, scale: str, norm: Norm = MNIST_NORM) -> nn.Module:
     valid_range(scale)
-    return PixelInput(net) if scale == "pixel" else net
+    return PixelInput(net, norm) if scale == "pixel" else net
 
 
 def freeze(net: nn.Module) -> nn.Module:

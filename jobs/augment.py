@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from jobs import data
+from jobs.datasets import DEFAULT
 from jobs.augmentations import TRANSFORMS as AUGMENTATIONS
 from jobs.augmentations import mixup_loss, mixup_params
 from jobs.context import Context
@@ -30,9 +31,9 @@ SAMPLE_DRAWS = 5  # rows of augmented draws under the originals in the sample gr
 SAMPLES_SEED_OFFSET = 7919  # the grid's draws come from their own generator, not the training one
 
 
-def normalise(pixels: torch.Tensor) -> torch.Tensor:
+def normalise(pixels: torch.Tensor, norm: data.Norm = data.MNIST_NORM) -> torch.Tensor:
     """[0, 1] pixels -> the nets' input scale (the same arithmetic as `data.load`)."""
-    return (pixels - data.MEAN) / data.STD
+    return (pixels - norm.mean) / norm.std
 
 
 def sample_digits(split: Split, count: int = 10) -> torch.Tensor:
@@ -68,15 +69,17 @@ def run(spec: dict, ctx: Context) -> dict:
     started = time.perf_counter()
     ctx.seed_everything()
     device = ctx.torch_device()
-    mnist = data.load(ctx.data_dir, spec["samples"], device, normalize=False)
+    mnist = data.load(ctx.data_dir, spec["samples"], device, normalize=False,
+                      dataset=spec.get("dataset", DEFAULT))
+    norm = mnist.norm
     pixels = mnist.train.x  # [0, 1]: the transforms work in pixel space, as torchvision's do
-    train = Split(normalise(pixels), mnist.train.y)
-    test = Split(normalise(mnist.test.x), mnist.test.y)
+    train = Split(normalise(pixels, norm), mnist.train.y)
+    test = Split(normalise(mnist.test.x, norm), mnist.test.y)
     transform = spec["transform"]
-    ctx.record(data={"folder": str(mnist.check.folder), "sha256": mnist.check.files},
+    ctx.record(data=mnist.check.record(),
                augmentation={"transform": transform, "torchvision": TRANSFORMS[transform][1],
                              "where": "jobs.augmentations: whole epoch per call, per-image parameters, "
-                                      "[0, 1] pixels, then normalised (0.1307, 0.3081)",
+                                      f"[0, 1] pixels, then normalised ({norm.mean:g}, {norm.std:g})",
                              **({"mixup_alpha": spec["alpha"], "mixup_lambda": "one per batch"}
                                 if transform == "T9" else {})})
 
@@ -91,7 +94,7 @@ def run(spec: dict, ctx: Context) -> dict:
         def epoch_inputs(epoch: int, _normalised: torch.Tensor, g: torch.Generator) -> torch.Tensor:
             # fit hands over the normalised images; augment the pixels they came from instead
             t0 = time.perf_counter()
-            out = normalise(augmentation(pixels, g))
+            out = normalise(augmentation(pixels, g), norm)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             augment_time[0] += time.perf_counter() - t0
@@ -109,7 +112,8 @@ def run(spec: dict, ctx: Context) -> dict:
 
     ctx.table("confusion", {"rows": "true digit", "columns": "predicted digit",
                             "matrix": confusion_matrix(test.y, fitted.last.predictions)})
-    ctx.save_weights(model.state_dict(), {"net": spec["net"], "spec": spec})
+    ctx.save_weights(model.state_dict(), {"net": spec["net"], "spec": spec, "data": mnist.check.identity,
+                                          "norm": [norm.mean, norm.std]})
     return {
         "test_accuracy": fitted.last.accuracy,
         "test_loss": fitted.last.loss,

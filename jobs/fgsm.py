@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from jobs import data
+from jobs.datasets import DEFAULT, display_name
 from jobs.attacks import attack_row, freeze, on_scale, valid_range
 from jobs.context import Context
 from jobs.imaging import digit_grid, to_unit
@@ -41,8 +42,10 @@ def _fmt_eps(eps: float) -> str:
     return f"{eps:g}"
 
 
-def load_nets(spec: dict, ctx: Context, device: torch.device) -> tuple[list[torch.nn.Module], list[dict]]:
+def load_nets(spec: dict, ctx: Context, device: torch.device,
+              norm: data.Norm) -> tuple[list[torch.nn.Module], list[dict]]:
     models, infos = [], []
+    dataset = spec.get("dataset", DEFAULT)
     for value in spec["nets"]:
         run = resolve_run(value, ctx.job_id)
         path = ctx.input_file(run, "weights.pt")
@@ -50,19 +53,25 @@ def load_nets(spec: dict, ctx: Context, device: torch.device) -> tuple[list[torc
             raise FileNotFoundError(f"run {run} has no trained weights ({path}); "
                                     "nets must name finished train runs")
         model, meta = load_trained(path, device)
-        models.append(on_scale(freeze(model), spec["scale"]))
+        trained_on = meta.get("spec", {}).get("dataset", DEFAULT)
+        if trained_on != dataset:
+            raise ValueError(f"run {run} was trained on {display_name(trained_on)}, and this attack uses "
+                             f"{display_name(dataset)}'s test images; attack nets trained on the same data set "
+                             f"(--dataset {trained_on})")
+        models.append(on_scale(freeze(model), spec["scale"], norm))
         infos.append({"run": run, "net": meta["net"], "seed": meta.get("spec", {}).get("seed"),
                       "train_spec": meta.get("spec", {})})
     return models, infos
 
 
-def test_set(spec: dict, ctx: Context, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    arrays, check = data.arrays(ctx.data_dir)
+def test_set(spec: dict, ctx: Context, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, data.Norm]:
+    arrays, check = data.arrays(ctx.data_dir, spec.get("dataset", DEFAULT))
     n = spec["test_images"]
-    ctx.record(data={"folder": str(check.folder), "sha256": check.files})
-    x = data.to_tensor(arrays["test_x"][:n], device, normalize=spec["scale"] == "normalized")
+    norm = data.norm_of(check)
+    ctx.record(data=check.record())
+    x = data.to_tensor(arrays["test_x"][:n], device, normalize=spec["scale"] == "normalized", norm=norm)
     y = torch.from_numpy(arrays["test_y"][:n].astype(np.int64)).to(device)
-    return x, y
+    return x, y, norm
 
 
 def sample_indices(y: torch.Tensor) -> list[int]:
@@ -75,14 +84,15 @@ def run(spec: dict, ctx: Context) -> dict:
     started = time.perf_counter()
     ctx.seed_everything()
     device = ctx.torch_device()
-    x, y = test_set(spec, ctx, device)
-    models, infos = load_nets(spec, ctx, device)
+    x, y, norm = test_set(spec, ctx, device)
+    models, infos = load_nets(spec, ctx, device, norm)
     names = spec["names"] or default_names([i["net"] for i in infos], [i["seed"] for i in infos],
                                            [i["run"] for i in infos])
     eps, scale, clamp = spec["eps"], spec["scale"], spec["clamp"]
-    bounds = valid_range(scale) if clamp else None
+    bounds = valid_range(scale, norm) if clamp else None
     ctx.record(runs=[{"name": n, **{k: v for k, v in i.items() if k != "train_spec"}} for n, i in zip(names, infos)],
-               attack={"scale": scale, "clamp": clamp, "valid_range": list(valid_range(scale)),
+               attack={"scale": scale, "clamp": clamp, "valid_range": list(valid_range(scale, norm)),
+                       "mean": norm.mean, "std": norm.std,
                        "gradient": GRADIENT_NOTE})
     ctx.log(f"attacking {len(models)} nets ({', '.join(names)}) on {len(y):,} test images, eps "
             f"{', '.join(map(_fmt_eps, eps))} ({scale} scale, clamp {'on' if clamp else 'off'}), on {device}")
@@ -115,7 +125,8 @@ def run(spec: dict, ctx: Context) -> dict:
         row = attack_row(attacker, models, x, y, eps, bounds=bounds, batch_size=spec["batch_size"], keep=keep,
                          keep_eps=tsne_eps, on_batch=on_batch, check=ctx.check_cancelled)
         grid = torch.cat([x[samples], *[row.kept[e][sample_pos] for e in eps]])
-        ctx.image(samples_artifact(a, names[a]), digit_grid(grid, nrow=len(samples), normalized=scale == "normalized"),
+        ctx.image(samples_artifact(a, names[a]),
+                  digit_grid(grid, nrow=len(samples), normalized=scale == "normalized", norm=norm),
                   caption=f"FGSM through {names[a]}: rows clean, then eps {', '.join(map(_fmt_eps, eps))} "
                           f"({scale} scale, clamp {'on' if clamp else 'off'}); one test image per digit",
                   meta={"attacked": names[a], "rows": ["clean", *eps], "scale": scale, "clamp": clamp})
@@ -126,7 +137,7 @@ def run(spec: dict, ctx: Context) -> dict:
                          force=True)
             t0 = time.perf_counter()
             tsne_map(ctx, a, names, row.kept[e][tsne_pos], row.first_preds[e][tsne_pos],
-                     y[torch.as_tensor(tsne_idx, device=device)], e, scale, clamp, spec["seed"])
+                     y[torch.as_tensor(tsne_idx, device=device)], e, scale, clamp, spec["seed"], norm)
             tsne_s += time.perf_counter() - t0
         state["rows"][a] = {"correct": row.correct.tolist(), "clean_correct": row.clean_correct,
                             "grad_s": row.grad_s, "eval_s": row.eval_s, "passes": row.gradient_passes,
@@ -136,11 +147,11 @@ def run(spec: dict, ctx: Context) -> dict:
         ctx.log(f"{names[a]}: clean {row.clean_correct / len(y):.2%}; under its own attack {diag}; "
                 f"attack pass {row.grad_s + row.eval_s:.1f} s")
     ctx.progress(total, total, "done", force=True)
-    return report(ctx, spec, names, infos, state["rows"], len(y), time.perf_counter() - started)
+    return report(ctx, spec, names, infos, state["rows"], len(y), time.perf_counter() - started, norm)
 
 
 def tsne_map(ctx: Context, a: int, names: list[str], images: torch.Tensor, preds: torch.Tensor,
-             truth: torch.Tensor, eps: float, scale: str, clamp: bool, seed: int) -> None:
+             truth: torch.Tensor, eps: float, scale: str, clamp: bool, seed: int, norm: data.Norm) -> None:
     from jobs.embedding import tsne_2d
     from jobs.scatter_plot import scatter_picture
 
@@ -152,7 +163,7 @@ def tsne_map(ctx: Context, a: int, names: list[str], images: torch.Tensor, preds
     # every map of this net so far lives in one .npz (rewritten per map, so each reference stays valid)
     path = ctx.artifact_dir / f"{artifact}.npz"
     arrays = dict(np.load(path)) if path.exists() else {}
-    pixels = (to_unit(images.float().cpu(), scale == "normalized")[:, 0] * 255).round().to(torch.uint8).numpy()
+    pixels = (to_unit(images.float().cpu(), scale == "normalized", norm)[:, 0] * 255).round().to(torch.uint8).numpy()
     arrays[key] = pixels
     ctx.save_arrays(artifact, arrays, {"keys": sorted(arrays)}, kind="images")
     labels = preds.cpu().tolist()
@@ -168,7 +179,7 @@ def tsne_map(ctx: Context, a: int, names: list[str], images: torch.Tensor, preds
 
 
 def report(ctx: Context, spec: dict, names: list[str], infos: list[dict], rows: dict, n: int,
-           wall_s: float) -> dict:
+           wall_s: float, norm: data.Norm) -> dict:
     eps, scale, clamp = spec["eps"], spec["scale"], spec["clamp"]
     N = len(names)
     clean = [rows[a]["clean_correct"] / n for a in range(N)]
@@ -193,7 +204,7 @@ def report(ctx: Context, spec: dict, names: list[str], infos: list[dict], rows: 
     eval_s = sum(r["eval_s"] for r in rows.values())
     attack_s = grad_s + eval_s
     adversarial = N * len(eps) * n
-    lo, hi = valid_range(scale)
+    lo, hi = valid_range(scale, norm)
     weakest = eps.index(min(eps))
     return {
         # the headline: mean accuracy of the nets under their own attack at the smallest epsilon
@@ -201,7 +212,8 @@ def report(ctx: Context, spec: dict, names: list[str], infos: list[dict], rows: 
         "names": names, "runs": [i["run"] for i in infos], "nets": [i["net"] for i in infos],
         "seeds": [i["seed"] for i in infos],
         "scale": scale, "clamp": clamp, "eps": list(eps), "tsne_eps": list(spec["tsne_eps"]),
-        "eps_unit": "standard deviations (1 = 0.3081 in pixels)" if scale == "normalized" else "pixel range [0, 1]",
+        "eps_unit": f"standard deviations (1 = {norm.std:g} in pixels)" if scale == "normalized" else "pixel range [0, 1]",
+        "dataset": spec.get("dataset", DEFAULT), "mean": norm.mean, "std": norm.std,
         "valid_range": [lo, hi], "gradient": GRADIENT_NOTE,
         "clean_accuracy": dict(zip(names, clean)), "matrices": matrices, "own_attack": own,
         # share of clean images on which float32 cross-entropy has p_y == 1: there a textbook FGSM

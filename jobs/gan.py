@@ -19,6 +19,7 @@ from torch import nn
 
 from jobs import data
 from jobs.context import Context
+from jobs.datasets import DEFAULT
 from jobs.gan_nets import ARCH_VERSION, build_discriminator, build_generator, to_pixels
 from jobs.imaging import digit_grid
 from jobs.spec_gan import KIND as GAN_KIND
@@ -120,8 +121,8 @@ def run(spec: dict, ctx: Context) -> dict:
     ctx.seed_everything()
     device = ctx.torch_device()
     seed, z_dim, batch_size, epochs = spec["seed"], spec["z_dim"], spec["batch_size"], spec["epochs"]
-    mnist = data.load(ctx.data_dir, spec["samples"], device, normalize=False)
-    ctx.record(data={"folder": str(mnist.check.folder), "sha256": mnist.check.files})
+    mnist = data.load(ctx.data_dir, spec["samples"], device, normalize=False, dataset=spec.get("dataset", DEFAULT))
+    ctx.record(data=mnist.check.record())
     real_images = mnist.train.x * 2 - 1  # the tanh scale of the generator's output
     n = len(real_images)
 

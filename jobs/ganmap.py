@@ -22,6 +22,7 @@ from jobs.embedding import prepare, scatter_image, tsne_prepared
 from jobs.gan import GENERATOR
 from jobs.gan_nets import load_generator, to_classifier_input, to_pixels, to_uint8
 from jobs.imaging import digit_grid
+from jobs.datasets import DEFAULT, display_name
 from jobs.nets import load_trained
 from jobs.schema import resolve_run
 from jobs.spec_ganmap import INTERPOLATION_STEPS
@@ -180,6 +181,10 @@ def run(spec: dict, ctx: Context) -> dict:
     generator, gan_meta = load_generator(gan_file, device)
     classifier, classifier_meta = load_trained(classifier_file, device)
     z_dim, net = gan_meta["z_dim"], classifier_meta["net"]
+    classifier_data = classifier_meta.get("spec", {}).get("dataset", DEFAULT)
+    if classifier_data != DEFAULT:  # the GANs are trained on MNIST, and G(z) is normalised with its constants
+        raise ValueError(f"run {classifier_run} was trained on {display_name(classifier_data)}; label the GAN's "
+                         "digits with a classifier trained on MNIST")
     classifier_name = f"net {net}"
     trained_on = classifier_meta.get("spec", {}).get("samples")
     ctx.record(inputs={"gan_run": gan_run, "gan_spec": gan_meta.get("spec"),

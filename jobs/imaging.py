@@ -6,16 +6,17 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
-from jobs.data import MEAN, STD
+from jobs.data import MNIST_NORM, Norm
 
 
-def to_unit(x: torch.Tensor, normalized: bool = True) -> torch.Tensor:
+def to_unit(x: torch.Tensor, normalized: bool = True, norm: Norm = MNIST_NORM) -> torch.Tensor:
     """Back to pixel intensities in [0, 1] (from the normalised scale if `normalized`)."""
-    return (x * STD + MEAN if normalized else x).clamp(0, 1)
+    return (x * norm.std + norm.mean if normalized else x).clamp(0, 1)
 
 
-def digit_grid(images: torch.Tensor, nrow: int = 10, padding: int = 2, normalized: bool = True) -> np.ndarray:
+def digit_grid(images: torch.Tensor, nrow: int = 10, padding: int = 2, normalized: bool = True,
+               norm: Norm = MNIST_NORM) -> np.ndarray:
     """(N, 1, 28, 28) images -> one uint8 greyscale picture, `nrow` digits per row."""
-    grid = make_grid(to_unit(images.detach().float().cpu(), normalized), nrow=nrow, padding=padding,
+    grid = make_grid(to_unit(images.detach().float().cpu(), normalized, norm), nrow=nrow, padding=padding,
                      pad_value=0.25)
     return (grid[0] * 255).round().to(torch.uint8).numpy()

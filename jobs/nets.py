@@ -2,6 +2,9 @@
 
 Every net takes a (B, 1, 28, 28) batch and returns (B, 10) logits. Conv
 kernels are 5x5 with padding 2 unless SPEC says otherwise; dropout is 0.5.
+`published=True` builds the net as the published study did, with a softmax
+after the last layer: its outputs are probabilities, which the training loop's
+cross-entropy then treats as logits (a double softmax; see `jobs.catalog.PUBLISHED_HEAD`).
 """
 
 from __future__ import annotations
@@ -147,8 +150,11 @@ BUILDERS: dict[str, Callable[[], nn.Module]] = {
 assert BUILDERS.keys() == NETS.keys(), "jobs.nets and jobs.catalog list different nets"
 
 
-def build_net(net_id: str) -> nn.Module:
-    return BUILDERS[net_id]()
+def build_net(net_id: str, published: bool = False) -> nn.Module:
+    net = BUILDERS[net_id]()
+    if published:  # appended, so the state dict's keys are those of the plain net
+        net.append(nn.Softmax(dim=1))
+    return net
 
 
 def build_optimizer(net_id: str, params, lr: float, momentum: float = 0.9,
@@ -164,6 +170,6 @@ def build_optimizer(net_id: str, params, lr: float, momentum: float = 0.9,
 def load_trained(path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
     """A net saved by a train job (`weights.pt`), in eval mode on `device`, with its metadata."""
     saved = torch.load(path, map_location=device, weights_only=True)
-    model = build_net(saved["net"])
+    model = build_net(saved["net"], published=bool(saved.get("spec", {}).get("as_published")))
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), {k: v for k, v in saved.items() if k != "state_dict"}

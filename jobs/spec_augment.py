@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobs.catalog import DEFAULT_LR, NETS
+from jobs.datasets import dataset_field
 from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
@@ -36,13 +37,14 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="augment",
-    identity=("net", "transform", "samples", "epochs", "seed"),
+    identity=("dataset", "net", "transform", "samples", "epochs", "seed"),
     summary="train net A or B of study 2 on the first N training images with one augmentation",
     fields=(
         Field("net", str, "B", "network of study 2 (A: FC with batch norm, SGD; B: conv, Adam)",
               choices=AUGMENT_NETS),
         Field("transform", str, "none", "augmentation from SPEC.md study 2 (none is the baseline)",
               choices=tuple(TRANSFORMS)),
+        dataset_field(),
         Field("samples", int, 1000, "train on the first N training images", min=2, max=FULL_TRAIN),
         Field("epochs", int, 100, "passes over the training images", min=1, max=1000),
         Field("batch_size", int, 64, "training batch size", min=2, max=FULL_TRAIN),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from jobs.datasets import dataset_field
 from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
@@ -47,19 +48,21 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="fgsm",
-    identity=("nets", "eps", "scale", "seed"),
+    identity=("dataset", "nets", "eps", "scale", "seed"),
     summary="attack finished classifier runs with FGSM: one transfer matrix per epsilon",
     fields=(
         Field("nets", int, [], "run ids of finished train jobs, in the order of the matrices' rows and columns",
               is_list=True, min_items=2, max_items=12, runs=("train",)),
         Field("names", str, [], "labels for the nets (default: each run's net id, with its seed when a net "
               "appears twice)", is_list=True, min_items=2, max_items=12),
+        dataset_field("data set whose test images are attacked: the one the nets were trained on"),
         Field("eps", float, list(DEFAULT_EPS), "attack strengths, in the units of --scale", min=0, max=MAX_EPS,
               is_list=True, max_items=20),
-        Field("scale", str, "normalized", "units of eps: normalized (1 = one std = 0.3081 in pixels, the "
-              "study's scale) or pixel (1 = the whole [0, 1] range)", choices=("normalized", "pixel")),
+        Field("scale", str, "normalized", "units of eps: normalized (1 = one std of the data set's pixels, "
+              "0.3081 for MNIST: the study's scale) or pixel (1 = the whole [0, 1] range)",
+              choices=("normalized", "pixel")),
         Field("clamp", bool, True, "clip adversarial images to the valid pixel range [0, 1] (on the normalized "
-              "scale: [-0.4242, 2.8215])"),
+              "scale: [-0.4242, 2.8215] for MNIST)"),
         Field("batch_size", int, 2000, "images per attack and evaluation batch", min=1, max=TEST_IMAGES),
         Field("test_images", int, TEST_IMAGES, "attack the first N test images (the study: all 10,000)",
               min=10, max=TEST_IMAGES),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobs.datasets import dataset_field
 from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
@@ -24,10 +25,12 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="gan",
-    identity=("arch", "samples", "epochs", "seed"),
+    identity=("dataset", "arch", "samples", "epochs", "seed"),
     summary="train a GAN (generator and discriminator) on the first N MNIST training images",
     fields=(
         Field("arch", str, "dcgan", "generator/discriminator pair: a small DCGAN or an MLP GAN", choices=ARCHS),
+        dataset_field("data set the GAN learns to draw (`mnistlab study gan` maps MNIST GANs only: its "
+                      "classifier, net 11.1, reads digits)"),
         Field("samples", int, FULL_TRAIN, "train on the first N training images", min=2, max=FULL_TRAIN),
         Field("epochs", int, _default_epochs, "passes over the training images (default 10 for dcgan, 40 for mlp)",
               min=1, max=1000),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobs.catalog import DEFAULT_LR, NETS
+from jobs.datasets import dataset_field
 from jobs.run_options import run_options
 from jobs.schema import Field, JobKind, SpecError
 
@@ -22,10 +23,11 @@ def _check(spec: dict) -> None:
 
 KIND = JobKind(
     name="train",
-    identity=("net", "samples", "epochs", "seed"),
-    summary="train one net of the zoo on the first N MNIST training images",
+    identity=("dataset", "net", "as_published", "samples", "epochs", "seed"),
+    summary="train one net of the zoo on the first N training images (MNIST unless --dataset)",
     fields=(
         Field("net", str, "10.1", "network id (`mnistlab nets` lists each net's layers and optimiser)", choices=tuple(NETS)),
+        dataset_field(),
         Field("samples", int, 1000, "train on the first N training images", min=1, max=FULL_TRAIN),
         Field("epochs", int, _default_epochs, "passes over the training images (default 10, or 4 for 60,000)",
               min=1, max=1000),
@@ -35,6 +37,8 @@ KIND = JobKind(
         Field("momentum", float, 0.9, "SGD momentum (ignored by Adam and Adadelta)", min=0, max=0.999),
         Field("weight_decay", float, 0.0, "L2 weight decay", min=0, max=1),
         Field("seed", int, 0, "seed for initialisation, shuffling and dropout", min=0, max=2**31 - 1),
+        Field("as_published", bool, False, "build the net as the published study did: a softmax after the last "
+              "layer, so that cross-entropy is applied to probabilities (a double softmax)"),
         *run_options(600),
     ),
     check=_check,

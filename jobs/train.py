@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from jobs import data
+from jobs.datasets import DEFAULT
 from jobs.context import Context
 from jobs.nets import build_net, build_optimizer
 from jobs.training import confusion_matrix, divergence_of, fit
@@ -14,10 +15,10 @@ def run(spec: dict, ctx: Context) -> dict:
     started = time.perf_counter()
     ctx.seed_everything()
     device = ctx.torch_device()
-    mnist = data.load(ctx.data_dir, spec["samples"], device)
-    ctx.record(data={"folder": str(mnist.check.folder), "sha256": mnist.check.files})
+    mnist = data.load(ctx.data_dir, spec["samples"], device, dataset=spec.get("dataset", DEFAULT))
+    ctx.record(data=mnist.check.record())
 
-    model = build_net(spec["net"]).to(device)
+    model = build_net(spec["net"], published=spec.get("as_published", False)).to(device)
     optimizer = build_optimizer(spec["net"], model.parameters(), spec["lr"],
                                 spec["momentum"], spec["weight_decay"])
     ctx.log(f"net {spec['net']}: {sum(p.numel() for p in model.parameters()):,} parameters on {device}")
@@ -27,7 +28,8 @@ def run(spec: dict, ctx: Context) -> dict:
 
     ctx.table("confusion", {"rows": "true digit", "columns": "predicted digit",
                             "matrix": confusion_matrix(mnist.test.y, fitted.last.predictions)})
-    ctx.save_weights(model.state_dict(), {"net": spec["net"], "spec": spec})
+    ctx.save_weights(model.state_dict(), {"net": spec["net"], "spec": spec, "data": mnist.check.identity,
+                                          "norm": [mnist.norm.mean, mnist.norm.std]})
     return {
         "test_accuracy": fitted.last.accuracy,
         "test_loss": fitted.last.loss,

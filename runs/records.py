@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
+# Values that say nothing in one line: the default seed, data set and net head.
+UNSHOWN_DEFAULTS = {"seed": 0, "dataset": "mnist", "as_published": False}
 FINISHED = ("done", "failed", "cancelled")
 
 
@@ -112,7 +114,7 @@ class Job:
         parts = []
         for key in (kind.identity if kind else ()):
             value = self.spec.get(key)
-            if value is None or (key == "seed" and value == 0):
+            if value is None or (key in UNSHOWN_DEFAULTS and value == UNSHOWN_DEFAULTS[key]):
                 continue
             if isinstance(value, list):
                 value = ",".join(map(str, value))

@@ -50,8 +50,9 @@ def test_the_attack_waits_for_its_six_nets_then_fills_the_matrices(home, cli):
 
     view = cli("study", "show", "fgsm", "--json").json()
     titles = [g["title"] for g in view["grids"]]
-    assert titles == ["clean accuracy (200 test images)", "FGSM eps 0.3: rows attacked, columns evaluated",
-                      "FGSM eps 1: rows attacked, columns evaluated"]
+    assert titles == ["clean accuracy (200 MNIST test images)",
+                      "FGSM eps 0.3 on MNIST: rows attacked, columns evaluated",
+                      "FGSM eps 1 on MNIST: rows attacked, columns evaluated"]
     for grid, eps in zip(view["grids"][1:], ("0.3", "1")):
         assert grid["columns"] == NAMES and [r["label"] for r in grid["rows"]] == NAMES
         assert grid["diagonal"] is True and grid["color_scale"] == [0.0, 1.0]
@@ -63,7 +64,7 @@ def test_the_attack_waits_for_its_six_nets_then_fills_the_matrices(home, cli):
     assert "### eps=0.3 (rows: attacked net, columns: evaluated net)" in md
     assert "|  | N1 | N11 | N2 | N22 | N3 | N33 |" in md and "### clean accuracy" in md
     study_md = cli("export", "--study", "fgsm", "--format", "md").out
-    assert "**FGSM eps 1: rows attacked, columns evaluated** (%)" in study_md
+    assert "**FGSM eps 1 on MNIST: rows attacked, columns evaluated** (%)" in study_md
     assert re.search(r"\| N33 \|( [\d.]+ \|){6}", study_md)
 
     # Any finished classifier runs, by id, with the flags of the issue.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs.schema import Field
 from jobs.spec_augment import AUGMENT_NETS, TRANSFORMS
 from runs.records import Job, JobRequest
+from runs.studies.datasets import by_data
 from runs.studies.options import fill
 from runs.studies.table import Cell, Grid, StudyView, add_job, status_counts
 
@@ -83,11 +84,12 @@ def _grid(runs: list[Job], title: str) -> Grid:
 
 def summarize(name: str, jobs: list[Job]) -> StudyView:
     runs = [j for j in jobs if j.kind == "augment"]
-    regimes = sorted({(j.spec["samples"], j.spec["epochs"]) for j in runs})
     grids = []
-    for samples, epochs in regimes:  # one table per training regime (usually one)
-        title = f"test accuracy, {regime_label(samples, epochs)}"
-        grids.append(_grid([j for j in runs if (j.spec["samples"], j.spec["epochs"]) == (samples, epochs)], title))
+    for data, group in by_data(runs).items():  # one table per data set and training regime (usually one)
+        for samples, epochs in sorted({(j.spec["samples"], j.spec["epochs"]) for j in group}):
+            title = f"test accuracy, {regime_label(samples, epochs)}, {data}"
+            grids.append(_grid([j for j in group if (j.spec["samples"], j.spec["epochs"]) == (samples, epochs)],
+                               title))
     seeds = sorted({j.spec["seed"] for j in runs})
     view = StudyView(name, TYPE, TITLE, grids, status_counts(jobs))
     view.notes.append(f"seeds: {', '.join(map(str, seeds)) or '-'}; cells show mean ± std over finished seeds; "

@@ -14,6 +14,7 @@ from jobs.spec_fgsm import KIND as FGSM
 from jobs.spec_fgsm import samples_artifact
 from jobs.spec_train import FULL_TRAIN
 from runs.records import Job, JobRequest
+from runs.studies.datasets import data_label
 from runs.studies.options import fill
 from runs.studies.table import Cell, Grid, StudyView, add_job, status_cell, status_counts
 
@@ -26,7 +27,7 @@ OPTIONS = (
           min=1, max=FULL_TRAIN),
     Field("seeds", int, [0, 1], "two seeds: N1, N2, N3 train with the first, N11, N22, N33 with the second",
           min=0, max=2**31 - 1, is_list=True, min_items=2, max_items=2),
-    *(FGSM.field(name) for name in ("eps", "scale", "clamp", "tsne_eps", "tsne_points", "test_images",
+    *(FGSM.field(name) for name in ("dataset", "eps", "scale", "clamp", "tsne_eps", "tsne_points", "test_images",
                                     "batch_size")),
 )
 
@@ -50,10 +51,11 @@ def plan(options: dict, overrides: dict | None = None) -> list[JobRequest]:
     requests = []
     for net in NETS:
         for i, seed in enumerate(opts["seeds"]):
-            spec = {**(overrides or {}), "net": net, "samples": opts["samples"], "seed": seed}
+            spec = {**(overrides or {}), "net": net, "samples": opts["samples"], "seed": seed,
+                    "dataset": opts["dataset"]}
             requests.append(JobRequest("train", spec, label=f"{net + net[1:] * i} · {opts['samples']:,}"))
-    attack = {name: opts[name] for name in ("eps", "scale", "clamp", "tsne_eps", "tsne_points", "test_images",
-                                            "batch_size")}
+    attack = {name: opts[name] for name in ("dataset", "eps", "scale", "clamp", "tsne_eps", "tsne_points",
+                                            "test_images", "batch_size")}
     # The nets are this batch's six train jobs: -6 is the request six places before the attack, and so on.
     n = len(requests)
     attack.update(nets=list(range(-n, 0)), names=names())
@@ -83,6 +85,7 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
         return view
 
     spec, result = attack.spec, attack.result if attack.status == "done" else None
+    data = data_label(attack)
     runs = [resolve_run(v, attack.id) for v in spec["nets"]]
     labels = (result or {}).get("names") or spec["names"] or [f"run {r}" for r in runs]
     scale, clamp = spec["scale"], spec["clamp"]
@@ -95,7 +98,7 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
         elif run in by_id:
             add_job(cell, by_id[run])
         clean.append(cell)
-    view.grids.append(Grid(f"clean accuracy ({spec['test_images']:,} test images)", "", labels,
+    view.grids.append(Grid(f"clean accuracy ({spec['test_images']:,} {data} test images)", "", labels,
                            [("clean", clean)], color_scale=(0.0, 1.0)))
 
     for e in spec["eps"]:
@@ -107,10 +110,12 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
             else:
                 cells = [status_cell(attack) for _ in labels]
             rows.append((attacked, cells))
-        view.grids.append(Grid(f"FGSM eps {e:g}: rows attacked, columns evaluated", "attacked", labels, rows,
-                               color_scale=(0.0, 1.0), diagonal=True))
+        view.grids.append(Grid(f"FGSM eps {e:g} on {data}: rows attacked, columns evaluated", "attacked", labels,
+                               rows, color_scale=(0.0, 1.0), diagonal=True))
 
-    unit = "standard deviations of the normalised input (1 = 0.3081 in pixels)" if scale == "normalized" \
+    std = (result or {}).get("std") or (0.3081 if spec.get("dataset", "mnist") == "mnist" else None)
+    one = f"1 = {std:g} in pixels" if std else "1 = the data set's pixel std"
+    unit = f"standard deviations of the normalised input ({one})" if scale == "normalized" \
         else "pixel units (1 = the whole [0, 1] range)"
     view.notes.append(f"eps in {unit}; {scale} scale; clamping to the valid pixel range "
                       f"{'on' if clamp else 'off'}; the diagonal is each net under its own attack (white box), the rest "
@@ -130,5 +135,20 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
         for a, label in enumerate(labels):
             view.images.append({"job_id": attack.id, "artifact": samples_artifact(a, label),
                                 "caption": f"adversarial samples through {label}"})
+        view.notes.append(scale_note(result))
     return view
+
+
+def scale_note(result: dict) -> str:
+    """What this run's numbers say about the eps scale, next to the published study's (README has the
+    comparison): the scale in pixels, and the white-box accuracy at the weakest and strongest eps."""
+    eps, std, first = result["eps"], result.get("std", 0.3081), result["names"][0]
+    lo, hi = min(eps), max(eps)
+    own = dict(zip(eps, result["own_attack"][first]))
+    pixels = f"{lo:g} and {hi:g} std = {lo * std:.3f} and {hi * std:.3f} in pixels" \
+        if result["scale"] == "normalized" else f"{lo:g} and {hi:g} in pixels"
+    return (f"eps scale: {pixels}; {first} under its own attack keeps {own[lo]:.1%} at eps {lo:g} and "
+            f"{own[hi]:.1%} at eps {hi:g}. The published study's accuracies are reported to fit no single linear "
+            "rescaling of eps (README, 'FGSM and the published numbers'): this study states its scale and clamping "
+            "rather than guessing theirs")
 

@@ -9,6 +9,7 @@ not exist before the batch is stored.
 
 from __future__ import annotations
 
+from jobs.datasets import DEFAULT
 from jobs.schema import Field
 from jobs.spec_gan import ARCHS
 from jobs.spec_ganmap import MAP_SIZES
@@ -48,7 +49,9 @@ def find_classifier(store, samples: int, epochs: int | None = None) -> Job | Non
     if epochs is not None:
         match["epochs"] = epochs
     for status in (["done"], ["running", "queued"]):
-        found = store.find("train", status=status, **match)
+        # the GAN learns MNIST, so its labeller is a plain net 11.1 trained on MNIST
+        found = [j for j in store.find("train", status=status, **match)
+                 if j.spec.get("dataset", DEFAULT) == DEFAULT and not j.spec.get("as_published")]
         if found:
             return found[-1]
     return None

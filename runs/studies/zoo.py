@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from jobs.catalog import ABLATION_IDS, NETS, ZOO_IDS
+from jobs.catalog import ABLATION_IDS, NETS, PUBLISHED_DEPARTURES, ZOO_IDS
 from jobs.schema import Field
 from runs.records import Job, JobRequest
+from runs.studies.datasets import by_data
 from runs.studies.options import fill
 from runs.studies.table import Cell, Grid, StudyView, add_job, status_counts
 
@@ -41,17 +42,39 @@ def regime_label(samples: int, epochs: int) -> str:
     return f"{samples:,} × {epochs} ep"
 
 
+def row_label(net: str, as_published: bool) -> str:
+    """A net's row; one trained under default settings whose published result departs from ours is marked †."""
+    if as_published:
+        return f"{net} (as published)"
+    return f"{net} †" if net in PUBLISHED_DEPARTURES else net
+
+
+def _grid(title: str, train: list[Job]) -> tuple[Grid, set[str]]:
+    regimes = sorted({(j.spec["samples"], j.spec["epochs"]) for j in train})
+    keys = {(j.spec["net"], bool(j.spec.get("as_published"))) for j in train}
+    order = [(n, p) for n in NETS for p in (False, True) if (n, p) in keys]
+    cells = {(key, r): Cell() for key in order for r in regimes}
+    for job in train:
+        key = (job.spec["net"], bool(job.spec.get("as_published")))
+        add_job(cells[(key, (job.spec["samples"], job.spec["epochs"]))], job)
+    grid = Grid(title, "net", [regime_label(*r) for r in regimes],
+                [(row_label(*key), [cells[(key, r)] for r in regimes]) for key in order], color_scale=(0.9, 1.0))
+    marked = {net for net, published in order if not published and net in PUBLISHED_DEPARTURES}
+    return grid, marked
+
+
 def summarize(name: str, jobs: list[Job]) -> StudyView:
     train = [j for j in jobs if j.kind == "train"]
-    regimes = sorted({(j.spec["samples"], j.spec["epochs"]) for j in train})
-    order = [n for n in NETS if any(j.spec["net"] == n for j in train)]
-    cells = {(net, r): Cell() for net in order for r in regimes}
-    for job in train:
-        add_job(cells[(job.spec["net"], (job.spec["samples"], job.spec["epochs"]))], job)
-    grid = Grid("test accuracy by net and regime", "net", [regime_label(*r) for r in regimes],
-                [(net, [cells[(net, r)] for r in regimes]) for net in order], color_scale=(0.9, 1.0))
+    view = StudyView(name, TYPE, TITLE, [], status_counts(jobs))
+    marked: set[str] = set()
+    for data, runs in by_data(train).items():  # one table per data set: never mixed
+        grid, nets = _grid(f"test accuracy by net and regime, {data}", runs)
+        view.grids.append(grid)
+        marked |= nets
+    if not view.grids:
+        view.grids.append(Grid("test accuracy by net and regime", "net", []))
     seeds = sorted({j.spec["seed"] for j in train})
-    view = StudyView(name, TYPE, TITLE, [grid], status_counts(jobs))
     view.notes.append(f"seeds: {', '.join(map(str, seeds)) or '-'}; cells show mean ± std over finished seeds; "
                       "… = still queued or running")
+    view.notes += [f"† {net}: {PUBLISHED_DEPARTURES[net]}" for net in NETS if net in marked]
     return view

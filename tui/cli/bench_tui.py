@@ -210,7 +210,7 @@ def run(jobs: int, seconds: float, rows: int, repeats: int, size: tuple[int, int
             log(f"cpu: {jobs} jobs streaming, {seconds:.0f} s on the queue, then {seconds:.0f} s on a job's curves")
             store = Store(home)
             ids = store.submit([JobRequest("train", {"net": "1", "samples": samples, "epochs": 1000, "seed": i},
-                                           data_dir=data_folder()) for i in range(jobs)])
+                                           data_dir=str(data_folder().folder)) for i in range(jobs)])
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
                 if all(j.status == "running" and j.progress > 0 for j in store.jobs(ids=ids)):

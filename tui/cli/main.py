@@ -24,6 +24,7 @@ from tui.cli import export as export_mod
 from tui.cli import follow as follow_mod
 from tui.cli import jobs_cmd
 from tui.cli import nets_cmd
+from tui.cli import report as report_mod
 from tui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, print_error
 from tui.cli.bench_cmd import bench_app
 from tui.cli.data_cmd import data_app
@@ -45,8 +46,8 @@ app = typer.Typer(
 def root(
     home: Optional[Path] = typer.Option(None, "--home", help="Data folder: store, artifacts, engine "
                                         "(default: MNISTLAB_HOME, else ~/.local/share/mnistlab)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="MNIST folder (default: MNISTLAB_DATA, "
-                                        "else ~/.cache/mnistlab/mnist)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of the data set's IDX files (default: "
+                                        "MNISTLAB_DATA, else ~/.cache/mnistlab/NAME for --dataset NAME)."),
 ) -> None:
     # Exported so that the engine this command may start sees the same choice.
     if home:
@@ -66,6 +67,7 @@ app.command("logs")(jobs_cmd.logs)
 app.command("compare")(compare_mod.compare)
 app.command("export")(export_mod.export)
 app.command("nets")(nets_cmd.nets)
+app.command("report")(report_mod.report)
 app.add_typer(study_app, name="study")
 app.add_typer(sweep_app, name="sweep")
 app.add_typer(engine_app, name="engine")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from engine import control
 from engine.devices import gpus
-from jobs.mnist_files import CHECKSUMS, download, find_file, resolve_folder
+from jobs.dataset_download import download
+from jobs.datasets import DATASETS, DEFAULT, Verified, display_name, file_names, find, resolve_folder
+from jobs.idx_files import DataError, find_file
+from jobs.kinds import get_kind
 from runs.records import InputError, JobRequest
 from runs.refs import check_run_refs
 from runs.store import Store
@@ -27,30 +30,48 @@ def check_placement(requests: list[JobRequest]) -> None:
                              f"({', '.join(map(str, have))}); allowed: exclude at most {len(have) - 1}")
 
 
-def data_folder() -> str:
-    """The MNIST folder jobs will read; refuse to queue work that cannot find its data.
+def data_folder(dataset: str = DEFAULT) -> Verified:
+    """The verified folder jobs of `dataset` will read; refuse to queue work that cannot find its data.
 
-    With no folder chosen (--data, MNISTLAB_DATA), a missing cache is first
-    filled from torchvision's mirrors (a plain download; torch is not imported).
+    Checksums are checked here (cached by path, size and mtime, so a second submit hashes
+    nothing). With no folder chosen (--data, MNISTLAB_DATA) and the set's cache folder empty,
+    a set with mirrors is first downloaded into the cache (a plain download; no torch).
     """
-    folder, source = resolve_folder(None)
-    missing = [name for name in CHECKSUMS if not folder.is_dir() or find_file(folder, name) is None]
-    if missing and source == "cache":
-        err.print(f"MNIST is not in {folder} yet: downloading it (about 11 MB)...")
-        download(folder)
-        return str(folder)
-    if missing:
-        raise InputError(f"MNIST is not in {folder} (from {source}; missing {', '.join(missing)}): "
-                         "point --data or MNISTLAB_DATA at the folder with the four IDX files, "
-                         "or run `mnistlab data download`")
-    return str(folder)
+    folder, source = resolve_folder(None, dataset)
+    names = file_names(dataset)
+    empty = not folder.is_dir() or all(find_file(folder, n) is None for n in names.values())
+    if source == "cache" and empty and dataset in DATASETS and DATASETS[dataset].mirrors:
+        err.print(f"{display_name(dataset)} is not in {folder} yet: downloading it...")
+        return download(dataset, folder)[0]
+    try:
+        return find(dataset)
+    except DataError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _check_data(requests: list[JobRequest]) -> None:
+    """Every request's data set is there and verified, and big enough for what the spec asks."""
+    found: dict[str, Verified] = {}
+    for r in requests:
+        spec = get_kind(r.kind).validate(r.spec)  # a bad spec is named before any data is looked at
+        if "dataset" not in spec:
+            continue
+        name = spec["dataset"]
+        if name not in found:
+            found[name] = data_folder(name)
+        verified = found[name]
+        r.data_dir = r.data_dir or str(verified.folder)
+        train, test = verified.counts
+        for field, have in (("samples", train), ("test_images", test)):
+            if spec.get(field, 0) > have:
+                raise InputError(f"{r.kind} spec, field '{field}': {spec[field]} is more than the {have:,} "
+                                 f"{'training' if field == 'samples' else 'test'} images of "
+                                 f"{display_name(name)} in {verified.folder}; allowed: at most {have}")
 
 
 def queue(requests: list[JobRequest], *, study: tuple[str, str, dict] | None = None, start_engine: bool = True) -> list[int]:
     check_placement(requests)
-    folder = data_folder()
-    for r in requests:
-        r.data_dir = r.data_dir or folder
+    _check_data(requests)
     store = Store()
     check_run_refs(requests, store)  # fields naming other runs: they exist, are of the right kind, are done
     ids = store.submit(requests, study=study)

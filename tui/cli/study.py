@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import typer
 from rich.live import Live
@@ -18,11 +20,17 @@ study_app = typer.Typer(help="Whole studies: queue them as a group, show their t
 NameOpt = typer.Option(None, "--name", help="Group name (default: the study's type). Reusing a name adds "
                                             "runs to that group, e.g. more seeds.")
 WaitOpt = typer.Option(False, "--wait", help="Block until every job of the study has ended, then print the table.")
+DataOpt = typer.Option(None, "--data", help="Folder holding the data set's files (default: MNISTLAB_DATA, "
+                                            "else the set's cache folder, ~/.cache/mnistlab/NAME).")
+DatasetOpt = typer.Option(None, "--dataset", help="Data set: mnist, fashion-mnist, kmnist, emnist-digits, or custom "
+                                                  "(any valid IDX set in --data) [default: mnist].")
 
 
 def submit_study(type_: str, name: str | None, options: dict, requests: list[JobRequest], wait: bool,
-                 as_json: bool) -> None:
+                 as_json: bool, data: Path | None = None) -> None:
     """Queue a planned study and report it (shared by every `study <type>` command)."""
+    if data:  # as the global --data does: the engine this may start sees the same choice
+        os.environ["MNISTLAB_DATA"] = str(data.expanduser().resolve())
     name = name or type_
     ids = queue(requests, study=(name, type_, options))
     if wait:

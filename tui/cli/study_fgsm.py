@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from runs.studies import fgsm
 from tui.cli.common import JsonOpt
-from tui.cli.study import NameOpt, WaitOpt, study_app, submit_study
+from tui.cli.study import DataOpt, DatasetOpt, NameOpt, WaitOpt, study_app, submit_study
 
 
 @study_app.command("fgsm")
@@ -31,6 +32,8 @@ def fgsm_command(
     epochs: Optional[str] = typer.Option(None, "--epochs", help="Override the train jobs' epochs "
                                                                 "(4 for 60,000 images, else 10)."),
     batch_size: Optional[str] = typer.Option(None, "--batch-size", help="Override the training batch size (64)."),
+    dataset: Optional[str] = DatasetOpt,
+    data: Optional[Path] = DataOpt,
     name: Optional[str] = NameOpt,
     wait: bool = WaitOpt,
     as_json: bool = JsonOpt,
@@ -38,7 +41,8 @@ def fgsm_command(
     """Train N1, N11, N2, N22, N3, N33 and attack them all with FGSM: one transfer matrix per epsilon."""
     options = fgsm.validate({"samples": samples, "seeds": seeds, "eps": eps, "scale": scale, "clamp": clamp,
                              "tsne_eps": tsne_eps, "tsne_points": tsne_points, "test_images": test_images,
-                             "batch_size": attack_batch})
-    overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
+                             "batch_size": attack_batch, "dataset": dataset})
+    overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("dataset", options["dataset"]))
+                 if v is not None}
     submit_study(fgsm.TYPE, name, {**options, **{f"train_{k}": v for k, v in overrides.items()}},
-                 fgsm.plan(options, overrides), wait, as_json)
+                 fgsm.plan(options, overrides), wait, as_json, data)

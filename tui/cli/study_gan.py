@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from runs.studies import gan
 from tui.cli.common import JsonOpt, store
-from tui.cli.study import NameOpt, WaitOpt, study_app, submit_study
+from tui.cli.study import DataOpt, NameOpt, WaitOpt, study_app, submit_study
 
 
 @study_app.command("gan")
@@ -27,6 +28,7 @@ def gan_command(
     gan_run: Optional[str] = typer.Option(None, "--gan-run", help="Analyse this finished gan run; train no GAN."),
     classifier_run: Optional[str] = typer.Option(
         None, "--classifier-run", help="Label with this finished train run instead of net 11.1 on 60,000."),
+    data: Optional[Path] = DataOpt,
     name: Optional[str] = NameOpt,
     wait: bool = WaitOpt,
     as_json: bool = JsonOpt,
@@ -37,4 +39,4 @@ def gan_command(
              "gan_run": gan_run, "classifier_run": classifier_run}
     options = gan.validate(given)
     requests = gan.plan(options, store=store())
-    submit_study(gan.TYPE, name, options, requests, wait, as_json)
+    submit_study(gan.TYPE, name, options, requests, wait, as_json, data)
