@@ -8,7 +8,7 @@ import sys
 
 from engine.daemon import Engine
 from engine.devices import discover
-from jobs.mnist_files import resolve_folder
+from jobs.datasets import resolve_folder
 from runs.db import StoreError
 
 

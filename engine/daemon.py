@@ -22,6 +22,8 @@ from engine.devices import Slot
 from engine.executor import Event, Executor, JobEnded, JobLost, JobOrder, Reports, SlotReady, SlotUnavailable
 from engine.lock import EngineLock
 from engine.scheduler import plan
+from jobs import datasets
+from jobs.datasets import DataError
 from jobs.kinds import get_kind
 from runs.engine_store import EngineStore
 from runs.records import Job
@@ -32,6 +34,7 @@ log = logging.getLogger("mnistlab.engine")
 DEFAULT_STALL_LIMIT_S = 600
 SCHEDULE_PAGE = 64             # queued jobs read per page when looking for work
 SCHEDULE_MAX_EXAMINED = 1024   # pages stop here: jobs further back wait their turn
+IDENTITY_TTL_S = 60.0          # how long a verified data folder is trusted before it is looked at again
 PROGRESS_EVENTS = ("progress", "metrics", "metrics_reset", "log", "table", "artifact")
 
 
@@ -66,6 +69,7 @@ class Engine:
         self.stopping = False
         self._data_version = -1
         self._dependents_seen: int | None = None
+        self._identities: dict[tuple, tuple[float, dict]] = {}
         self._last = {"look": 0.0, "schedule": 0.0, "flush": 0.0, "beat": 0.0}
 
     # -- lifecycle -----------------------------------------------------------------
@@ -265,9 +269,15 @@ class Engine:
             return
         limit = job.spec.get("stall_limit_s") or _stall_default(job.kind)
         self.running[job.id] = Running(job.id, slot.name, float(limit))
+        try:
+            data = self.data_identity(job)
+        except DataError as exc:
+            self.running.pop(job.id)
+            self.store.finish(job.id, "failed", str(exc), outcome="failed")
+            return
         order = JobOrder(id=job.id, kind=job.kind, spec=job.spec, attempt=claimed.attempts,
                          run_dir=str(self.store.paths.artifacts(job.id)), runs_dir=str(self.store.paths.runs),
-                         data={"name": job.spec.get("dataset", "mnist"), "folder": job.data_dir or self.preload_data})
+                         data=data)
         try:
             self.executor.run(slot.name, order)
         except SlotUnavailable as exc:
@@ -275,6 +285,23 @@ class Engine:
             self.store.end_attempt(job.id, "crashed", str(exc))
             return
         log.info("job %d (%s %s) -> %s", job.id, job.kind, job.short_spec(), slot.label)
+
+    def data_identity(self, job) -> dict:
+        """The data set a job reads, as an identity a slot resolves to its own files: the set's name and the
+        SHA-256 of each file, with the folder they were verified in here (a hint; a remote slot may keep its
+        copy elsewhere). A kind without a data set gets only the folder."""
+        folder = job.data_dir or self.preload_data
+        try:
+            field = get_kind(job.kind).field("dataset")
+        except KeyError:
+            return {"folder": folder}
+        name = job.spec.get("dataset", field.default)
+        key = (name, folder)
+        cached = self._identities.get(key)
+        if cached is None or time.monotonic() - cached[0] > IDENTITY_TTL_S:
+            verified = datasets.verify(name, folder) if folder else datasets.find(name)
+            cached = self._identities[key] = (time.monotonic(), {**verified.identity, "folder": str(verified.folder)})
+        return cached[1]
 
     def check_cancels(self) -> None:
         wanted = {r[0] for r in self.store.query(

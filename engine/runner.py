@@ -61,6 +61,7 @@ class SlotRunner:
                                     f"and `mnistlab retry {job_id}`")
         spec = order["spec"]
         try:
+            ctx.data_dir = self.data_folder(order["data"])
             deterministic = bool(spec.get("deterministic", False))
             _set_deterministic(deterministic)
             ctx.record(spec=spec, seed=ctx.seed, attempt=order["attempt"], deterministic=deterministic,
@@ -74,13 +75,24 @@ class SlotRunner:
             ctx.log(str(exc), "error")
             return "failed", None, str(exc)
         except Exception as exc:  # noqa: BLE001 - whatever a job raises fails that job, never the slot
-            from jobs.mnist_files import DataError
+            from jobs.datasets import DataError
 
             reason = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
             ctx.log(traceback.format_exc(), "error")
             return "failed", None, reason
         finally:
             _set_deterministic(False)
+
+    @staticmethod
+    def data_folder(data: dict) -> str | None:
+        """This machine's copy of the job's data set: the engine's folder if it holds exactly those files,
+        else the set's usual places here (MNISTLAB_DATA, the cache). Raises DataError if none does."""
+        if "sha256" not in data:
+            return data.get("folder")
+        from jobs.datasets import candidates, locate
+
+        folders = [data["folder"], *(folder for folder, _ in candidates(data["name"]))]
+        return str(locate(data, list(dict.fromkeys(f for f in folders if f))))
 
 
 def _set_deterministic(on: bool) -> None:

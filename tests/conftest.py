@@ -29,6 +29,12 @@ def mnist_dir() -> Path:
     return find_mnist()
 
 
+@pytest.fixture(autouse=True)
+def mnist_env(monkeypatch, mnist_dir) -> None:
+    """Every test (and every engine it starts) finds the real MNIST files, however pytest was started."""
+    monkeypatch.setenv("MNISTLAB_DATA", str(mnist_dir))
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch, mnist_dir) -> Path:
     """A fresh data folder; any engine started in it is stopped afterwards."""

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from jobs.mnist_files import DataError
+from jobs.datasets import DataError
 from jobs.schema import SpecError
 from runs.db import StoreError, damaged
 from runs.paths import HomePaths, resolve_home
