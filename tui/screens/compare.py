@@ -54,8 +54,8 @@ def final_text(key: str, value) -> str:
 
 class CompareScreen(LabScreen):
     DEFAULT_CSS = """
-    CompareScreen #compare-metric { height: 1; padding: 0 1; }
-    CompareScreen #compare-legend { height: 1; padding: 0 1; }
+    CompareScreen #compare-metric, CompareScreen #compare-legend { height: 1; padding: 0 1; text-wrap: nowrap;
+                                                                   text-overflow: ellipsis; }
     CompareScreen #compare-plot { height: 1fr; min-height: 8; }
     CompareScreen #compare-table-box { height: auto; max-height: 50%; }
     CompareScreen #compare-table { padding: 0 1; }

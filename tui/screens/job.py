@@ -38,7 +38,8 @@ LOG_LINES = 2000
 
 class JobScreen(LabScreen):
     DEFAULT_CSS = """
-    JobScreen #job-head { height: auto; max-height: 3; padding: 0 1; background: $boost; }
+    JobScreen #job-head { height: auto; max-height: 3; padding: 0 1; background: $boost; text-wrap: nowrap;
+                          text-overflow: ellipsis; }
     JobScreen TabbedContent { height: 1fr; }
     JobScreen TabPane { padding: 0; }
     JobScreen #spec-text, JobScreen .result-table { padding: 0 1; }

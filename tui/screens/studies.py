@@ -55,7 +55,8 @@ class StudiesScreen(LabScreen):
     DEFAULT_CSS = """
     StudiesScreen Tabs { height: 2; }
     StudiesScreen #study-head { height: auto; max-height: 2; padding: 0 1; }
-    StudiesScreen #grid-bar { height: auto; max-height: 2; padding: 0 1; background: $boost; }
+    StudiesScreen #grid-bar { height: auto; max-height: 2; padding: 0 1; background: $boost; text-wrap: nowrap;
+                              text-overflow: ellipsis; }
     StudiesScreen #study-body { height: 1fr; }
     StudiesScreen #study-main { width: 1fr; }
     StudiesScreen #study-grid { height: auto; }

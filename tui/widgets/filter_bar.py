@@ -18,7 +18,7 @@ class FilterBar(Horizontal):
     FilterBar > Input { display: none; width: 1fr; }
     FilterBar.editing > Input { display: block; }
     FilterBar.editing > #filter-summary { display: none; }
-    FilterBar > #filter-summary { width: 1fr; }
+    FilterBar > #filter-summary { width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     FilterBar > #filter-count { width: auto; color: $text-muted; }
     """
 
@@ -83,7 +83,7 @@ class FilterBar(Horizontal):
 
     @staticmethod
     def _count_text(shown: int, total: int) -> str:
-        return f"{shown:,} of {total:,} " if shown != total else f"{fmt.plural(total, 'job')} "
+        return f" {shown:,} of {total:,} " if shown != total else f" {fmt.plural(total, 'job')} "
 
     def _summarise(self) -> None:
         query = Query.parse(self.text)

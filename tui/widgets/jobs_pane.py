@@ -22,7 +22,7 @@ from tui.widgets.job_table import JobTable
 class JobsPane(Vertical):
     DEFAULT_CSS = """
     JobsPane { height: 1fr; }
-    JobsPane > #job-note { height: 1; color: $text-muted; }
+    JobsPane > #job-note { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, live: Live, *, query: str = "", sort: str = "queue", reverse: bool = False,

@@ -48,7 +48,7 @@ class ChartView(Vertical):
 
     DEFAULT_CSS = """
     ChartView { height: 1fr; }
-    ChartView > .chart-legend { height: 1; padding: 0 1; }
+    ChartView > .chart-legend { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     ChartView > Plot { height: 1fr; }
     """
 
@@ -82,8 +82,8 @@ class ChartView(Vertical):
 class MetricPlots(Vertical, can_focus=True):
     DEFAULT_CSS = """
     MetricPlots { height: 1fr; }
-    MetricPlots > #metric-latest { height: 1; padding: 0 1; }
-    MetricPlots > #chart-bar { height: 1; padding: 0 1; background: $boost; }
+    MetricPlots > #metric-latest { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    MetricPlots > #chart-bar { height: 1; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
     MetricPlots > #chart-main { height: 2fr; min-height: 8; }
     MetricPlots > #chart-more { height: 1fr; display: none; }
     MetricPlots.tall > #chart-more.some { display: block; }
