@@ -291,7 +291,7 @@ def test_job_detail_draws_every_table_shape_and_the_region_view(lab, monkeypatch
             results = app.screen.query_one("#results-box")
             results.scroll_end(animate=False)
             text = await wait_for(pilot, lambda: "z1 and z2" in screen_text(app) and screen_text(app))  # histogram
-            assert "attacked" in text and "60.0" in text  # the colour-scaled matrix, in percent
+            assert "attacked" in text and "60.00" in text  # the colour-scaled matrix, in percent
             await pilot.press("v")
             text = await wait_for(pilot, lambda: "points inside" in screen_text(app) and screen_text(app))
             inside = int(text.split(" of 200 points inside")[0].split()[-1])
@@ -410,10 +410,10 @@ def test_study_pane_shows_the_zoo_table_and_steps_through_a_studys_grids(lab, mo
         app = app_for(home, monkeypatch, colors="truecolor")
         async with app.run_test(size=size) as pilot:
             await pilot.press("3")
-            text = await wait_for(pilot, lambda: "network zoo" in screen_text(app) and "92.0" in screen_text(app)
+            text = await wait_for(pilot, lambda: "network zoo" in screen_text(app) and "92.00" in screen_text(app)
                                   and screen_text(app))
-            assert "92.0 ± 1.4" in text  # net 1: seeds 0 and 1 finished
-            assert "95.0 …" in text      # net 10.1: seed 0 finished, seed 1 still queued
+            assert "92.00 ± 1.41" in text  # net 1: seeds 0 and 1 finished
+            assert "95.00 …" in text      # net 10.1: seed 0 finished, seed 1 still queued
             assert "3 done" in text and "1 queued" in text
             # Enter on a cell with two runs asks which; choosing opens it
             grid = app.screen.query_one("#study-grid")
@@ -427,10 +427,10 @@ def test_study_pane_shows_the_zoo_table_and_steps_through_a_studys_grids(lab, mo
             # the next study: three matrices (one per epsilon), stepped with ] and [
             await pilot.press("full_stop")
             text = await wait_for(pilot, lambda: "FGSM transfer" in screen_text(app) and screen_text(app))
-            assert "grid 1 of 3" in text and "eps 0.2" in text and "95.0" in text
+            assert "grid 1 of 3" in text and "eps 0.2" in text and "95.00" in text
             await pilot.press("right_square_bracket")
             text = await wait_for(pilot, lambda: "grid 2 of 3" in screen_text(app) and screen_text(app))
-            assert "eps 0.5" in text and "65.0" in text and "eps 0.5 on the normalised scale" in text
+            assert "eps 0.5" in text and "65.00" in text and "eps 0.5 on the normalised scale" in text
             await pilot.press("left_square_bracket", "left_square_bracket")
             text = await wait_for(pilot, lambda: "grid 3 of 3" in screen_text(app) and screen_text(app))
             assert "adversarial samples" in text and text.count("▀") > 20  # the study's image

@@ -59,6 +59,12 @@ def footer(app) -> str:
     return lines_of(app)[-1]
 
 
+async def history(app, pilot) -> JobTable:
+    """Key 4: the history pane, and its table."""
+    await pilot.press("4")
+    return await wait_for(pilot, lambda: app.screen.query(JobTable) and app.screen.query_one(JobTable))
+
+
 # -- broken today -------------------------------------------------------------------------------------
 
 
@@ -251,8 +257,7 @@ def test_export_lands_on_export_and_says_where_it_wrote(lab, monkeypatch, tmp_pa
     async def go():
         app = dashboard(home, monkeypatch)
         async with app.run_test(size=SMALL, notifications=True) as pilot:
-            await pilot.press("4")
-            table = await wait_for(pilot, lambda: app.screen.query(JobTable) and app.screen.query_one(JobTable))
+            table = await history(app, pilot)
             await wait_for(pilot, lambda: ids["done"] in table.ids)
             table.select_job(ids["done"])
             await pilot.press("e")
@@ -479,8 +484,7 @@ def test_clone_a_job_change_a_field_and_the_form_remembers(home, monkeypatch):
             assert form.query_one("#field-seed").value == ""
             await pilot.press("escape", "y")
             # from the history and from a job's view too
-            await pilot.press("4")
-            table = await wait_for(pilot, lambda: app.screen.query(JobTable) and app.screen.query_one(JobTable))
+            table = await history(app, pilot)
             await wait_for(pilot, lambda: ids["fgsm"] in table.ids)
             table.select_job(ids["fgsm"])
             await pilot.press("C")
@@ -572,8 +576,7 @@ def test_compare_is_two_keys_from_the_history(lab, monkeypatch):
     async def go():
         app = dashboard(home, monkeypatch)
         async with app.run_test(size=SMALL) as pilot:
-            await pilot.press("4")
-            table = await wait_for(pilot, lambda: app.screen.query(JobTable) and app.screen.query_one(JobTable))
+            table = await history(app, pilot)
             await wait_for(pilot, lambda: ids["done2"] in table.ids)
             table.select_job(ids["done2"])
             await pilot.press("shift+down", "c")

@@ -161,7 +161,7 @@ def test_every_view_in_sixteen_colours_at_80x24(home, pane, mnist_dir):
     pane.keys("Escape")  # one at a time: an Escape with a key right behind it reads as alt+key
     pane.wait(lambda t: "1 of" in t and "Curves" not in t, what="the queue")
     pane.keys("3")
-    pane.wait(lambda t: "network zoo" in t and "92.0" in t, what="the studies")
+    pane.wait(lambda t: "network zoo" in t and "92.00 ± 1.41" in t, what="the studies")
     pane.keys("4")
     pane.wait(lambda t: "History" in t and row(t, ids["fgsm"]).replace("●", " ").strip(), what="the history")
     pane.keys("2")

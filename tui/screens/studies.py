@@ -11,6 +11,7 @@ The grid has the focus whenever the pane shows: arrows move at once.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from rich.console import Group
 from rich.text import Text
@@ -21,6 +22,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, Tab, Tabs
 
 from runs.studies.table import Cell, Grid, StudyView
+from tui import format as fmt
 from tui.colors import heat, heat_legend, position
 from tui.live import Changes
 from tui.screens.base import LabScreen
@@ -40,6 +42,8 @@ class GridTable(DataTable):
 
 
 def cell_text(cell: Cell, grid: Grid, r: int, c: int, ansi: bool) -> Text:
+    if cell.scale == 100.0:  # percentages: the dashboard's one number of decimals
+        cell = replace(cell, digits=fmt.ACCURACY_DECIMALS)
     text = Text(cell.text)
     if cell.mean is None:
         text.stylize("red" if cell.failed and not cell.pending else "dim")
