@@ -65,13 +65,15 @@ class ResultView:
         return Text(fmt.number(value, key) if _is_number(value) else str(value))
 
     # -- the parts ---------------------------------------------------------------------
-    def _lists(self) -> dict[int, tuple[str, list]]:
-        """Lists of scalars by length (the first of each length): the axes a keyed table can use."""
-        out: dict[int, tuple[str, list]] = {}
-        for key, value in self.result.items():
-            if isinstance(value, list) and value and all(_is_scalar(v) for v in value):
-                out.setdefault(len(value), (key, value))
-        return out
+    def _axis(self, n: int, rows: list[str]) -> tuple[str, list]:
+        """The list in the result that names `n` columns (eps for a value per eps): of that length, not the rows'
+        own names, fractional numbers first, then other numbers; else the column numbers."""
+        candidates = [(key, value) for key, value in sorted(self.result.items())
+                      if isinstance(value, list) and len(value) == n and all(_is_scalar(v) for v in value)
+                      and {str(v) for v in value} != set(rows)]
+        candidates.sort(key=lambda kv: (not all(isinstance(v, float) for v in kv[1]),  # eps before run ids
+                                        not all(_is_number(v) for v in kv[1])))
+        return candidates[0] if candidates else ("", list(range(n)))
 
     def _names(self, n: int) -> list[str] | None:
         for key, value in self.result.items():
@@ -116,7 +118,7 @@ class ResultView:
         lengths = {len(v) for _, v in items if isinstance(v, list)}
         if len(lengths) == 1 and all(isinstance(v, list) and all(_is_scalar(x) for x in v) for _, v in items):
             n = lengths.pop()
-            axis_name, axis = self._lists().get(n, ("", list(range(n))))
+            axis_name, axis = self._axis(n, [str(name) for name, _ in items])
             values = [x for _, v in items for x in v]
             pct = self.percent(key, values)
             table = _table()
@@ -167,8 +169,7 @@ class ResultView:
         coloured = False
         for key, value in sorted(self.result.items()):
             if not isinstance(value, dict):
-                if isinstance(value, list) and not all(_is_scalar(v) for v in value) or \
-                        isinstance(value, list) and len(value) > 12:
+                if isinstance(value, list) and (len(value) > 12 or not all(_is_scalar(v) for v in value)):
                     parts += [Text(""), Text(f"{key}: {len(value)} values (see mnistlab show --json)", style="dim")]
                 continue
             tables = self.matrices(key, value) or [t for t in [self.keyed(key, value)] if t is not None]
