@@ -533,14 +533,14 @@ def test_history_compares_two_runs_and_exports_them(lab, monkeypatch, tmp_path, 
             assert table.marked == {ids["done"], ids["done2"]}
             await pilot.press("c")
             await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
-            text = await wait_for(pilot, lambda: "val/accuracy" in screen_text(app) and screen_text(app))
+            text = await wait_for(pilot, lambda: "metric: val/loss" in screen_text(app) and screen_text(app))
             assert f"job {ids['done']}" in text and f"job {ids['done2']}" in text
             assert "lr" in text and "net" not in [line.split()[0] for line in text.splitlines() if line.split()]
             assert "97.12%" in text and "94.33%" in text and "same in all" in text
             await wait_for(pilot, lambda: sum(0x2800 < ord(ch) <= 0x28FF for ch in screen_text(app)) > 10,
                            what="the overlaid curves")
-            await pilot.press("m")
-            assert app.screen.metric == "val/loss"
+            await pilot.press("m", "m")
+            assert app.screen.metric == "val/accuracy"
             await pilot.press("e")
             text = await wait_for(pilot, lambda: "Export 2 jobs" in screen_text(app) and screen_text(app))
             await pilot.click("#format-md")

@@ -585,6 +585,8 @@ def test_compare_is_two_keys_from_the_history(lab, monkeypatch):
             text = await wait_for(pilot, lambda: "#" in lines_of(app)[2] and screen_text(app))
             legend = lines_of(app)[2]
             assert legend.startswith(" ● #") and " ✕ #" in legend  # each run its marker, named outside the plot
-            assert "val/accuracy (%)" in text
+            assert "metric: val/loss" in text  # their loss curves, overlaid
+            await pilot.press("m", "m")
+            await wait_for(pilot, lambda: "val/accuracy (%)" in screen_text(app))
 
     run(go())

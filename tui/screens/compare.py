@@ -97,7 +97,8 @@ class CompareScreen(LabScreen):
             for n in store.metric_names(i):
                 if n not in names:
                     names.append(n)
-        preferred = ["val/accuracy", "val/loss", "train/loss_epoch", "train/loss"]
+        # the loss curves first (per epoch: runs of different sizes share the axis), then the accuracy
+        preferred = ["val/loss", "train/loss_epoch", "val/accuracy", "train/loss"]
         self.metrics = sorted(names, key=lambda n: (preferred.index(n) if n in preferred else 99, n))
         if self.metric not in self.metrics:
             self.metric = self.metrics[0] if self.metrics else None
