@@ -160,6 +160,11 @@ class MetricPlots(Vertical, can_focus=True):
                 view.changed()
         self._latest()
         self._bar()
+        keys = tuple(self.why_not(action) is None for action in ("next_chart", "zoom", "log"))
+        if keys != getattr(self, "_keys", None):  # the footer follows what the chart keys may do now
+            self._keys = keys
+            if self.is_mounted:
+                self.screen.refresh_bindings()
 
     def _bar(self) -> None:
         main = self.main
