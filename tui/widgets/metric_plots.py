@@ -179,8 +179,10 @@ class MetricPlots(Vertical, can_focus=True):
         unit = "epochs" if main.x_unit == "epoch" else "iterations"
         out.append(f"  ·  {f'last {self.zoom:,} {unit}' if self.zoom else 'all ' + unit}", style="dim")
         out.append(f"  ·  {'log' if self.log_scale else 'linear'} scale", style="dim")
-        keys = ("m next chart  " if len(self.charts) > 1 else "") + "z zoom  l log"
-        out.append(f"  ·  {keys}", style="dim")
+        keys = "  ".join(hint for action, hint in (("next_chart", "m next chart"), ("zoom", "z zoom"), ("log", "l log"))
+                         if self.why_not(action) is None)
+        if keys:
+            out.append(f"  ·  {keys}", style="dim")
         self.query_one("#chart-bar", Static).update(out)
 
     def _latest(self) -> None:

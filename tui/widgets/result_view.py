@@ -22,6 +22,7 @@ from tui import format as fmt
 from tui.colors import heat, heat_legend
 
 Number = (int, float)
+LONG_TEXT = 40  # a text longer than this gets a line of its own under the key/value pairs
 
 
 def _is_number(v) -> bool:
@@ -61,7 +62,7 @@ class ResultView:
                 text.stylize(heat(float(value), self.ansi))
             return text
         if isinstance(value, list) and all(_is_scalar(v) for v in value):
-            return Text(", ".join(fmt.number(v, key) for v in value))
+            return Text(", ".join(fmt.number(v, key) for v in value) or "none")
         return Text(fmt.number(value, key) if _is_number(value) else str(value))
 
     # -- the parts ---------------------------------------------------------------------
@@ -84,7 +85,9 @@ class ResultView:
     def scalars(self, width: int) -> RenderableType | None:
         pairs = [(k, v) for k, v in sorted(self.result.items())
                  if _is_scalar(v) or isinstance(v, list) and all(_is_scalar(x) for x in v) and len(v) <= 12]
-        if not pairs:
+        notes = [(k, v) for k, v in pairs if isinstance(v, str) and len(v) > LONG_TEXT]
+        pairs = [p for p in pairs if p not in notes]
+        if not pairs and not notes:
             return None
         per_line = max(1, min(3, width // 38))
         grid = Table.grid(padding=(0, 2))
@@ -100,7 +103,14 @@ class ResultView:
                     text.stylize("bold green")
                 cells += [key, text]
             grid.add_row(*cells)
-        return grid
+        if not notes:
+            return grid
+        prose = Table.grid(padding=(0, 2))  # long texts (a method's note) a line each, the whole width
+        prose.add_column(style="dim", no_wrap=True)
+        prose.add_column()
+        for key, value in notes:
+            prose.add_row(key, value)
+        return Group(grid, prose)
 
     def keyed(self, key: str, value: dict) -> RenderableType | None:
         """A dict of numbers, or of lists along an axis of the result."""
