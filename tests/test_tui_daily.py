@@ -10,6 +10,7 @@ Stores are made with the engine's own store methods (tests/tui_store.py).
 from __future__ import annotations
 
 import json
+import re
 import stat
 
 import pytest
@@ -18,7 +19,7 @@ from runs.engine_store import EngineStore
 from runs.records import JobRequest
 from runs.store import Store
 from tests.tui_helpers import burst, notices, prose, run, screen_text, type_text, wait_for
-from tests.tui_store import FGSM_NAMES, populate
+from tests.tui_store import FGSM_NAMES, fgsm_job, populate
 from tui.app import MnistlabApp
 from tui.screens.compare import CompareScreen
 from tui.screens.job import JobScreen
@@ -32,7 +33,10 @@ SMALL = (80, 24)
 def lab(tmp_path_factory):
     """One populated store for the tests that only read it."""
     home = tmp_path_factory.mktemp("daily") / "home"
-    return home, populate(home)
+    ids = populate(home)
+    nets = Store(home).job(ids["fgsm"]).spec["nets"]
+    ids["fgsm_study"] = fgsm_job(EngineStore(home), nets, study=("fgsm", "fgsm", {}))  # study 4's own view
+    return home, ids
 
 
 @pytest.fixture
@@ -159,7 +163,7 @@ def test_fgsm_results_are_keyed_aligned_tables(lab, monkeypatch):
                 await pilot.pause(0.05)
             text = "\n".join(seen)
             assert "{" not in text and '"' not in text  # no raw JSON
-            assert "white_box_accuracy   27.50%" in text and "attack_images_per_s  525,200" in text
+            assert re.search(r"white_box_accuracy +27\.50%", text) and re.search(r"attack_images_per_s +525,200 ", text)
             header = " ".join(FGSM_NAMES)
             # clean accuracy per net, one row each
             assert "clean_accuracy (%)" in text and "▌ N1    99.00" in text and "▌ N33   98.00" in text
@@ -415,6 +419,13 @@ def test_fgsm_samples_and_matrices_fit_at_80x24(lab, monkeypatch):
                                   and screen_text(app))
             assert "colour: ■ <20%  ■ 20-40%  ■ 40-60%  ■ 60-80%  ■ ≥80%" in text
             assert " N11   30.00    0.00   32.00   33.00   34.00   35.00" in text  # one screen wide, whole
+            # study 4's pane: the whole 6x6 grid of an eps, its samples below it (not squeezing it)
+            await pilot.press("escape", "3", "full_stop", "right_square_bracket")
+            text = await wait_for(pilot, lambda: "FGSM eps 0.2" in screen_text(app) and screen_text(app))
+            header = next(line for line in text.splitlines() if line.replace("▌", " ").split()[:1] == ["attacked"])
+            assert header.replace("▌", " ").split()[1:] == FGSM_NAMES
+            assert "▌ N11       70.00  26.00  72.00  73.00  74.00  75.00" in text
+            assert text.index("adversarial samples through N1") > text.index("▌ N33")
 
     run(go())
 

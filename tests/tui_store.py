@@ -121,10 +121,10 @@ def sample_grid_png(path: Path, rows: int) -> None:
     Image.fromarray(grid).save(path)
 
 
-def fgsm_job(store: EngineStore, nets: list[int]) -> int:
+def fgsm_job(store: EngineStore, nets: list[int], study: tuple[str, str, dict] | None = None) -> int:
     """A finished attack of six nets, reported as `jobs/fgsm.py` reports: a matrix per eps, clean accuracy,
-    the own-attack curves, a sample grid per attacked net, and its result dict."""
-    (job_id,) = store.submit([JobRequest("fgsm", {"nets": nets, "names": FGSM_NAMES, "tsne_eps": []})])
+    the own-attack curves, a sample grid per attacked net, and its result dict (in `study`, if given)."""
+    (job_id,) = store.submit([JobRequest("fgsm", {"nets": nets, "names": FGSM_NAMES, "tsne_eps": []})], study=study)
     store.claim(job_id, "cpu0", "cpu", None)
     n = len(FGSM_NAMES)
     clean = [0.99 - 0.002 * i for i in range(n)]
@@ -151,7 +151,7 @@ def fgsm_job(store: EngineStore, nets: list[int]) -> int:
     own = {name: [matrices[f"{e:g}"][a][a] for e in FGSM_EPS] for a, name in enumerate(FGSM_NAMES)}
     result = {"white_box_accuracy": sum(v[0] for v in own.values()) / n, "names": FGSM_NAMES, "runs": nets,
               "eps": FGSM_EPS, "scale": "normalized", "clamp": True, "clean_accuracy": dict(zip(FGSM_NAMES, clean)),
-              "matrices": matrices, "own_attack": own, "test_images": 10000, "attack_images_per_s": 525200.3,
+              "matrices": matrices, "own_attack": own, "test_images": 10000, "attack_images_per_s": 525200.3, "attack_seconds": 0.1,
               "saturated_fraction": {name: 0.0 for name in FGSM_NAMES}, "wall_time_s": 81.5}
     store.finish(job_id, "done", result=result, headline=result["white_box_accuracy"])
     return job_id

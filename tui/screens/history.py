@@ -53,6 +53,8 @@ class HistoryScreen(JobListScreen):
         return sorted(shown) if 2 <= len(shown) <= MAX_COMPARED else []
 
     def why_not(self, action: str, parameters: tuple) -> str | None:
+        if not self.ready:
+            return ""
         if action == "compare" and len(self.compared()) < 2:
             if len(self.marked()) == 1:
                 return "one run is marked: mark another with space (or shift+↓), then c"

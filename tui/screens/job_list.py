@@ -47,7 +47,14 @@ class JobListScreen(LabScreen):
     def on_job_table_opened(self, event: JobTable.Opened) -> None:
         self.app.open_job(event.job_id)
 
+    @property
+    def ready(self) -> bool:
+        """The pane's table is mounted (the footer asks about keys while a pane is still being built)."""
+        return bool(self.query(JobTable))
+
     def why_not(self, action: str, parameters: tuple) -> str | None:
+        if not self.ready:
+            return ""
         if action == "filter" and self.pane.filter_bar.editing:
             return ""  # typing a "/" into the filter itself
         return job_actions.why_not(action, self.current_job())

@@ -35,7 +35,7 @@ class QueueScreen(JobListScreen):
         pane.table.focus()
 
     def why_not(self, action: str, parameters: tuple) -> str | None:
-        if action == "clear_filter" and not self.pane.query_text:
+        if action == "clear_filter" and self.ready and not self.pane.query_text:
             return ""
         return super().why_not(action, parameters)
 

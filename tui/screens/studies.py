@@ -61,13 +61,17 @@ class StudiesScreen(LabScreen):
     StudiesScreen #study-head { height: auto; max-height: 2; padding: 0 1; }
     StudiesScreen #grid-bar { height: auto; max-height: 2; padding: 0 1; background: $boost; text-wrap: nowrap;
                               text-overflow: ellipsis; }
-    StudiesScreen #study-body { height: 1fr; }
-    StudiesScreen #study-main { width: 1fr; }
-    StudiesScreen #study-grid { height: auto; }
-    StudiesScreen #study-notes { height: auto; padding: 0 1; color: $text-muted; }
-    StudiesScreen #study-images { display: none; padding: 0 1; }
+    /* narrow (80 columns): the grid whole, its notes, then the images below; wide: the images beside */
+    StudiesScreen #study-body { height: 1fr; layout: vertical; }
+    StudiesScreen.wide #study-body { layout: horizontal; }
+    StudiesScreen #study-main { height: auto; max-height: 100%; }
+    StudiesScreen.wide #study-main { width: 1fr; height: 1fr; }
+    StudiesScreen #study-grid { height: auto; max-height: 60vh; }
+    StudiesScreen #study-notes { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    StudiesScreen.wide #study-notes { max-height: 100%; }
+    StudiesScreen #study-images { display: none; padding: 0 1; height: 1fr; }
     StudiesScreen #study-images.has-images { display: block; }
-    StudiesScreen.wide #study-images { width: 45%; height: 1fr; }
+    StudiesScreen.wide #study-images { width: 45%; }
     StudiesScreen #study-empty { padding: 1 2; color: $text-muted; }
     """
     BINDINGS = [
