@@ -40,6 +40,7 @@ class MnistlabApp(App[int]):
     COMMANDS = App.COMMANDS | {LabCommands, FooterCommands}
     MODES = {name: (lambda name=name: _pane(name)) for name in ("queue", "devices", "studies", "history")}
     DEFAULT_MODE = "queue"
+    wanted_study: str | None = None  # the study the studies pane opens on (the one left last time)
     BINDINGS = [
         Binding("1", "mode('queue')", "queue", show=False),
         Binding("2", "mode('devices')", "devices", show=False),
@@ -125,8 +126,6 @@ class MnistlabApp(App[int]):
                 self.call_later(self.open_job, job)
             else:
                 self.notify(f"job {job}, open when you left, is no longer in this store", timeout=4)
-
-    wanted_study: str | None = None
 
     def remember_view(self, screen) -> None:
         """Note what is on screen now (a pane, a job, a study), for the next start."""
@@ -222,12 +221,13 @@ class MnistlabApp(App[int]):
         """The submit form for the job's kind, filled with its spec: change a field, submit."""
         from tui.screens.submit import SubmitScreen, form_values
 
-        def submitted(ids: list[int] | None) -> None:
-            if ids:
-                self.show_job_in_queue(ids[0])
-
         self.push_screen(SubmitScreen(self.live, choice=f"kind:{job.kind}", values=form_values(job),
-                                      source=f"a copy of job {job.id}"), submitted)
+                                      source=f"a copy of job {job.id}"), self._submitted)
+
+    def _submitted(self, ids: list[int] | None) -> None:
+        """After the form: the queue, its cursor on the first job queued."""
+        if ids:
+            self.show_job_in_queue(ids[0])
 
     def show_job_in_queue(self, job_id: int) -> None:
         self.poll(force=True)
@@ -251,11 +251,7 @@ class MnistlabApp(App[int]):
     def action_submit(self, kind: str | None = None) -> None:
         from tui.screens.submit import SubmitScreen
 
-        def submitted(ids: list[int] | None) -> None:
-            if ids:
-                self.show_job_in_queue(ids[0])
-
-        self.push_screen(SubmitScreen(self.live, choice=kind), submitted)
+        self.push_screen(SubmitScreen(self.live, choice=kind), self._submitted)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -407,7 +407,8 @@ class SubmitScreen(ModalScreen[list[int] | None]):
         except Exception as exc:  # noqa: BLE001 - say it, keep the form open
             self.query_one("#problem", Static).update(Text(f"{type(exc).__name__}: {exc}"))
             return
-        self.app.ui_state.remember_form(self.choice, raw)
+        # the next form for this kind opens with these values (not the dependencies: they were for this job)
+        self.app.ui_state.remember_form(self.choice, {k: v for k, v in raw.items() if k != "after"})
         self.app.notify(what, timeout=4)
         self.app.ensure_engine()
         self.dismiss(ids)
