@@ -55,7 +55,6 @@ KIND = JobKind(
               is_list=True, min_items=2, max_items=12, runs=("train",)),
         Field("names", str, [], "labels for the nets (default: each run's net id, with its seed when a net "
               "appears twice)", is_list=True, min_items=2, max_items=12),
-        dataset_field("data set whose test images are attacked: the one the nets were trained on"),
         Field("eps", float, list(DEFAULT_EPS), "attack strengths, in the units of --scale", min=0, max=MAX_EPS,
               is_list=True, max_items=20),
         Field("scale", str, "normalized", "units of eps: normalized (1 = one std of the data set's pixels, "
@@ -72,6 +71,7 @@ KIND = JobKind(
         Field("tsne_points", int, 2000, "adversarial images per t-SNE map (a seeded sample of the test images)",
               min=100, max=TEST_IMAGES),
         Field("seed", int, 0, "seed for the t-SNE sample and embedding", min=0, max=2**31 - 1),
+        dataset_field("data set whose test images are attacked: the one the nets were trained on"),
         *run_options(900, trains=False),
     ),
     headline="white_box_accuracy",

@@ -29,8 +29,6 @@ KIND = JobKind(
     summary="train a GAN (generator and discriminator) on the first N MNIST training images",
     fields=(
         Field("arch", str, "dcgan", "generator/discriminator pair: a small DCGAN or an MLP GAN", choices=ARCHS),
-        dataset_field("data set the GAN learns to draw (`mnistlab study gan` maps MNIST GANs only: its "
-                      "classifier, net 11.1, reads digits)"),
         Field("samples", int, FULL_TRAIN, "train on the first N training images", min=2, max=FULL_TRAIN),
         Field("epochs", int, _default_epochs, "passes over the training images (default 10 for dcgan, 40 for mlp)",
               min=1, max=1000),
@@ -46,6 +44,8 @@ KIND = JobKind(
               min=1, max=400),
         Field("seed", int, 0, "seed for initialisation, shuffling, the noise and the fixed z batch",
               min=0, max=2**31 - 1),
+        dataset_field("data set the GAN learns to draw (`mnistlab study gan` maps MNIST GANs only: its "
+                      "classifier, net 11.1, reads digits)"),
         *run_options(600),
     ),
     headline="d_fake",  # D(G(z)), a probability the discriminator gives, not a share of anything

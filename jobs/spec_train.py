@@ -27,7 +27,6 @@ KIND = JobKind(
     summary="train one net of the zoo on the first N training images (MNIST unless --dataset)",
     fields=(
         Field("net", str, "10.1", "network id (`mnistlab nets` lists each net's layers and optimiser)", choices=tuple(NETS)),
-        dataset_field(),
         Field("samples", int, 1000, "train on the first N training images", min=1, max=FULL_TRAIN),
         Field("epochs", int, _default_epochs, "passes over the training images (default 10, or 4 for 60,000)",
               min=1, max=1000),
@@ -39,6 +38,7 @@ KIND = JobKind(
         Field("seed", int, 0, "seed for initialisation, shuffling and dropout", min=0, max=2**31 - 1),
         Field("as_published", bool, False, "build the net as the published study did: a softmax after the last "
               "layer, so that cross-entropy is applied to probabilities (a double softmax)"),
+        dataset_field(),
         *run_options(600),
     ),
     check=_check,

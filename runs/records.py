@@ -108,11 +108,8 @@ class Job:
 
     def short_spec(self) -> str:
         """The spec fields that identify the run, e.g. 'net=10.1 samples=1000 epochs=10'."""
-        from jobs.kinds import KINDS  # each kind names the fields that identify its runs
-
-        kind = KINDS.get(self.kind)
         parts = []
-        for key in (kind.identity if kind else ()):
+        for key in identity_keys(self.kind):
             value = self.spec.get(key)
             if value is None or (key in UNSHOWN_DEFAULTS and value == UNSHOWN_DEFAULTS[key]):
                 continue
@@ -123,3 +120,11 @@ class Job:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def identity_keys(kind: str) -> tuple[str, ...]:
+    """The spec fields that identify a run of this kind, most telling first (none for an unknown kind)."""
+    from jobs.kinds import KINDS  # each kind names them; jobs.kinds itself is torch-free
+
+    found = KINDS.get(kind)
+    return tuple(found.identity) if found else ()

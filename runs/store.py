@@ -159,8 +159,6 @@ class Store:
             yield jobs
             last = jobs[-1].id
 
-    def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[sqlite3.Row]:
-        """Metric rows (id, name, step, value) newer than `after_id`: for incremental readers."""
     def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[dict]:
         """Metric rows {id, name, step, value} newer than `after_id`: for incremental readers.
         A NaN value reads as float('nan')."""

@@ -14,7 +14,7 @@ import pytest
 
 from runs.engine_store import EngineStore
 from runs.store import Store
-from tests.tui_helpers import SIZES, add_fake_study, fake_study, run, screen_text, type_text, wait_for
+from tests.tui_helpers import SIZES, add_fake_study, fake_study, notices, run, screen_text, type_text, wait_for
 from tests.tui_store import populate
 from tui.app import MnistlabApp
 from tui.screens.compare import CompareScreen
@@ -29,7 +29,7 @@ def lab(tmp_path_factory):
     """One populated store shared by the tests that only read it."""
     home = tmp_path_factory.mktemp("lab") / "home"
     ids = populate(home, bulk=BULK)
-    ids["fgsm"] = add_fake_study(home)
+    ids["fake_study"] = add_fake_study(home)
     return home, ids
 
 
@@ -49,14 +49,17 @@ def engine_up(monkeypatch):
 
 
 def app_for(home, monkeypatch, **kwargs) -> MnistlabApp:
+    """The dashboard on `home`, opening on the queue (the stores here are shared between tests, so the view
+    one test leaves must not be where the next starts; reopening it is tested on its own)."""
     monkeypatch.setenv("MNISTLAB_HOME", str(home))
+    kwargs.setdefault("restore_view", False)
     return MnistlabApp(home, start_engine=False, **kwargs)
 
 
 def row_of(text: str, job_id: int) -> str:
     """The queue line of a job (its id is the first thing on it)."""
     for line in text.splitlines():
-        parts = line.replace("●", " ").split()
+        parts = line.replace("●", " ").replace("▌", " ").split()
         if parts and parts[0] == str(job_id):
             return line
     raise AssertionError(f"no row for job {job_id} in:\n{text}")
@@ -77,17 +80,17 @@ def test_queue_shows_jobs_with_status_progress_result_and_why_they_wait(lab, mon
             running = row_of(text, ids["running"])
             assert "▶ running" in running and "40%" in running and "█" in running and "cpu0" in running
             assert "no free slot" in row_of(text, ids["queued"])
-            assert "waiting for job" in row_of(text, ids["waiting"])
+            assert f"waits for #{ids['running']}" in row_of(text, ids["waiting"])
             assert "⊘ cancelled" in row_of(text, ids["cancelled"])
             # running first, then the queue in the engine's order, then the newest finished
             order = [int(line.split()[0]) for line in text.splitlines()[3:7]]
             assert order[0] == ids["running"]
-            assert f"{len(app.live.jobs)} jobs" in text
+            assert f"{len(app.live.jobs):,} jobs" in text
             if size[0] >= 120:  # wide: the study column and the whole note
                 assert "zoo" in row_of(text, ids["study_queued"])
                 assert "waiting for job %d (running) to finish" % ids["running"] in row_of(text, ids["waiting"])
             # the line under the table explains the highlighted job
-            assert f"#{ids['running']} train" in text.splitlines()[-2]
+            assert text.splitlines()[-2].startswith(f"#{ids['running']} epoch 2/4 · train net=1 samples=2000")
             # a finished job's result
             await pilot.press("slash")
             await type_text(pilot, "status:done net=10.1 lr=0.001 epochs=3")
@@ -175,7 +178,7 @@ def test_queue_keys_open_raise_priority_and_retry(tmp_path, monkeypatch, engine_
 
     async def go():
         app = app_for(home, monkeypatch)
-        async with app.run_test() as pilot:
+        async with app.run_test(notifications=True) as pilot:
             table = app.screen.query_one(JobTable)
             await wait_for(pilot, lambda: ids["waiting"] in table.ids)
             table.select_job(ids["waiting"])
@@ -185,8 +188,11 @@ def test_queue_keys_open_raise_priority_and_retry(tmp_path, monkeypatch, engine_
             assert "↑1" in row_of(screen_text(app), ids["waiting"])
             await pilot.press("minus")
             await wait_for(pilot, lambda: app.live.jobs[ids["waiting"]].priority == 0)
-            # retry is refused for a queued job (its key is disabled), allowed for a failed one
-            assert app.screen.check_action("retry", ()) is None
+            # retry is refused for a queued job (its key is hidden and says why), allowed for a failed one
+            assert app.screen.check_action("retry", ()) is False
+            await pilot.press("r")
+            await wait_for(pilot, lambda: "only a failed or cancelled job can be queued again" in notices(app))
+            assert app.live.jobs[ids["waiting"]].status == "queued"
             table.select_job(ids["failed"])
             await pilot.pause(0.05)
             assert app.screen.check_action("retry", ()) is True
@@ -245,8 +251,11 @@ def test_job_detail_shows_curves_results_spec_log_and_images(lab, monkeypatch, s
             assert "#%d train net=10.1" % ids["done"] in text and "✓ done" in text and "97.12%" in text
             braille = [ch for ch in text if 0x2800 < ord(ch) <= 0x28FF]
             assert len(braille) > 50, text  # the curves are drawn
-            for title in ("train/loss", "per epoch", "val/accuracy"):
-                assert title in text
+            # one loss chart on an epoch axis: the iterations, the epochs' train and validation losses, each
+            # with its marker, named in a legend outside the plot; accuracy is the next chart
+            assert "chart 1 of 2: loss" in text
+            assert "⠒ train/loss (per iteration)  ● train/loss_epoch  ✕ val/loss" in text
+            assert "val/accuracy 97.12%" in text
             await pilot.press("right_square_bracket")  # results
             text = await wait_for(pilot, lambda: "confusion" in screen_text(app) and screen_text(app))
             assert "test_accuracy" in text and "per epoch" in text and "97.12%" in text
@@ -282,7 +291,7 @@ def test_job_detail_draws_every_table_shape_and_the_region_view(lab, monkeypatch
             results = app.screen.query_one("#results-box")
             results.scroll_end(animate=False)
             text = await wait_for(pilot, lambda: "z1 and z2" in screen_text(app) and screen_text(app))  # histogram
-            assert "attacked" in text and "60.0" in text  # the colour-scaled matrix, in percent
+            assert "attacked" in text and "60.00" in text  # the colour-scaled matrix, in percent
             await pilot.press("v")
             text = await wait_for(pilot, lambda: "points inside" in screen_text(app) and screen_text(app))
             inside = int(text.split(" of 200 points inside")[0].split()[-1])
@@ -401,10 +410,10 @@ def test_study_pane_shows_the_zoo_table_and_steps_through_a_studys_grids(lab, mo
         app = app_for(home, monkeypatch, colors="truecolor")
         async with app.run_test(size=size) as pilot:
             await pilot.press("3")
-            text = await wait_for(pilot, lambda: "network zoo" in screen_text(app) and "92.0" in screen_text(app)
+            text = await wait_for(pilot, lambda: "network zoo" in screen_text(app) and "92.00" in screen_text(app)
                                   and screen_text(app))
-            assert "92.0 ± 1.4" in text  # net 1: seeds 0 and 1 finished
-            assert "95.0 …" in text      # net 10.1: seed 0 finished, seed 1 still queued
+            assert "92.00 ± 1.41" in text  # net 1: seeds 0 and 1 finished
+            assert "95.00 …" in text      # net 10.1: seed 0 finished, seed 1 still queued
             assert "3 done" in text and "1 queued" in text
             # Enter on a cell with two runs asks which; choosing opens it
             grid = app.screen.query_one("#study-grid")
@@ -418,10 +427,10 @@ def test_study_pane_shows_the_zoo_table_and_steps_through_a_studys_grids(lab, mo
             # the next study: three matrices (one per epsilon), stepped with ] and [
             await pilot.press("full_stop")
             text = await wait_for(pilot, lambda: "FGSM transfer" in screen_text(app) and screen_text(app))
-            assert "grid 1 of 3" in text and "eps 0.2" in text and "95.0" in text
+            assert "grid 1 of 3" in text and "eps 0.2" in text and "95.00" in text
             await pilot.press("right_square_bracket")
             text = await wait_for(pilot, lambda: "grid 2 of 3" in screen_text(app) and screen_text(app))
-            assert "eps 0.5" in text and "65.0" in text and "eps 0.5 on the normalised scale" in text
+            assert "eps 0.5" in text and "65.00" in text and "eps 0.5 on the normalised scale" in text
             await pilot.press("left_square_bracket", "left_square_bracket")
             text = await wait_for(pilot, lambda: "grid 3 of 3" in screen_text(app) and screen_text(app))
             assert "adversarial samples" in text and text.count("▀") > 20  # the study's image
@@ -456,13 +465,25 @@ def test_devices_pane_shows_slots_and_the_machine(lab, monkeypatch, engine_up, s
                                  "pretend": True, "threads": 1, "worker_pid": None, "ready": True,
                                  "job_id": ids["running"]},
                                 {"name": "gpu1", "label": "gpu 1", "gpu": 1, "pretend": True, "threads": 1,
-                                 "worker_pid": None, "ready": True, "job_id": None}], {})
+                                 "worker_pid": None, "ready": True, "job_id": None},
+                                {"name": "cpu0", "label": "cpu 0", "gpu": None, "threads": 1, "worker_pid": None,
+                                 "ready": False, "job_id": None,
+                                 "problem": "the worker did not say it was ready within 60 s; starting again in 4 s "
+                                            "(failed 2 time(s))"}], {})
 
     async def go():
         app = app_for(home, monkeypatch)
         async with app.run_test(size=size) as pilot:
             await pilot.press("2")
-            text = await wait_for(pilot, lambda: "gpu1" in screen_text(app) and screen_text(app))
+            text = await wait_for(pilot, lambda: "gpu1" in screen_text(app) and "cpu0" in screen_text(app)
+                                  and screen_text(app))
+            # a slot whose worker will not start says why, whole (wrapped within its column)
+            header = next(line for line in text.splitlines() if line.split()[:2] == ["slot", "job"])
+            column = header.index("job")
+            rows = text.splitlines()
+            start = next(i for i, line in enumerate(rows) if line.split()[:1] == ["cpu0"])
+            said = " ".join(rows[i][column:header.index("worker")].strip() for i in range(start, start + 6))
+            assert "the worker did not say it was ready within 60 s; starting again in 4 s" in " ".join(said.split())
             assert "engine pid 4242" in text
             assert "gpu0" in text and f"#{ids['running']}" in text and "pretend GPU" in text
             assert "idle" in text
@@ -524,14 +545,14 @@ def test_history_compares_two_runs_and_exports_them(lab, monkeypatch, tmp_path, 
             assert table.marked == {ids["done"], ids["done2"]}
             await pilot.press("c")
             await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
-            text = await wait_for(pilot, lambda: "val/accuracy" in screen_text(app) and screen_text(app))
+            text = await wait_for(pilot, lambda: "metric: val/loss" in screen_text(app) and screen_text(app))
             assert f"job {ids['done']}" in text and f"job {ids['done2']}" in text
             assert "lr" in text and "net" not in [line.split()[0] for line in text.splitlines() if line.split()]
-            assert "0.9712" in text and "same in all" in text
+            assert "97.12%" in text and "94.33%" in text and "same in all" in text
             await wait_for(pilot, lambda: sum(0x2800 < ord(ch) <= 0x28FF for ch in screen_text(app)) > 10,
                            what="the overlaid curves")
-            await pilot.press("m")
-            assert app.screen.metric == "val/loss"
+            await pilot.press("m", "m")
+            assert app.screen.metric == "val/accuracy"
             await pilot.press("e")
             text = await wait_for(pilot, lambda: "Export 2 jobs" in screen_text(app) and screen_text(app))
             await pilot.click("#format-md")
@@ -540,7 +561,7 @@ def test_history_compares_two_runs_and_exports_them(lab, monkeypatch, tmp_path, 
             await wait_for(pilot, lambda: written.exists(), what=str(written))
             body = written.read_text()
             assert f"## Job {ids['done']}: train" in body and f"## Job {ids['done2']}: train" in body
-            assert "| val/accuracy |" in body or "val/accuracy" in body
+            assert body.count("| epoch | train/loss_epoch | val/loss | val/accuracy |") == 2
             # and CSV of the highlighted run from the history list
             await pilot.press("escape")
             await pilot.press("escape")  # clears the marks

@@ -18,6 +18,18 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+def prose(app) -> str:
+    """The screen's words in reading order with the boxes' borders and the line breaks taken out (a dialog's
+    sentence that wraps reads as one)."""
+    text = screen_text(app).translate({ord(ch): " " for ch in "│╭╮╰╯─▌▎▊▔▁"})
+    return " ".join(text.split())
+
+
+def notices(app) -> str:
+    """The notifications on screen (needs `run_test(notifications=True)`), as one line of text."""
+    return " ".join(" ".join(toast.render().plain.split()) for toast in app.screen.query("Toast"))
+
+
 async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -27,6 +39,21 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "conditi
             return value
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; the screen:\n"
                          f"{screen_text(pilot.app)}")
+
+
+async def burst(pilot, text: str) -> None:
+    """Keys as a terminal delivers a fast typist's (or a slow SSH link's) input: all of them read at once, every
+    key event queued before the first is handled (`pilot.press` waits for each key to be handled)."""
+    from textual import events
+    from textual.app import _character_to_key
+
+    app = pilot.app
+    for ch in text:
+        key = _character_to_key(ch) if not ch.isalnum() else ch
+        event = events.Key(key, ch)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await pilot.pause(0.2)
 
 
 async def type_text(pilot, text: str) -> None:

@@ -106,6 +106,57 @@ def map_job(store: EngineStore, points: int = 200) -> int:
     return job_id
 
 
+FGSM_NAMES = ["N1", "N11", "N2", "N22", "N3", "N33"]
+FGSM_EPS = [0.2, 0.4, 0.5, 0.7, 0.8, 1.0]
+
+
+def sample_grid_png(path: Path, rows: int) -> None:
+    """A grid as `jobs.imaging.digit_grid` makes it: `rows` rows of the ten digits, 2 px grey padding."""
+    pad, tile = 2, 28
+    grid = np.full((pad + rows * (tile + pad), pad + 10 * (tile + pad)), 64, dtype=np.uint8)
+    for r in range(rows):
+        for d in range(10):
+            y, x = pad + r * (tile + pad), pad + d * (tile + pad)
+            grid[y:y + tile, x:x + tile] = np.clip(digit(d).astype(int) - 25 * r, 0, 255)
+    Image.fromarray(grid).save(path)
+
+
+def fgsm_job(store: EngineStore, nets: list[int], study: tuple[str, str, dict] | None = None) -> int:
+    """A finished attack of six nets, reported as `jobs/fgsm.py` reports: a matrix per eps, clean accuracy,
+    the own-attack curves, a sample grid per attacked net, and its result dict (in `study`, if given)."""
+    (job_id,) = store.submit([JobRequest("fgsm", {"nets": nets, "names": FGSM_NAMES, "tsne_eps": []})], study=study)
+    store.claim(job_id, "cpu0", "cpu", None)
+    n = len(FGSM_NAMES)
+    clean = [0.99 - 0.002 * i for i in range(n)]
+    matrices = {f"{e:g}": [[round(max(0.0, (0.35 if a == j else 0.8) - 0.5 * e + 0.01 * j), 4) for j in range(n)]
+                           for a in range(n)] for e in FGSM_EPS}
+    events = []
+    for e in FGSM_EPS:
+        events.append((job_id, "table", {"name": f"eps={e:g}", "payload": {
+            "matrix": matrices[f"{e:g}"], "labels": FGSM_NAMES, "row_labels": FGSM_NAMES, "rows": "attacked net",
+            "columns": "evaluated net", "color_scale": [0, 1], "diagonal": True, "eps": e,
+            "title": f"accuracy on FGSM images, eps {e:g} (normalized scale, clamp on)"}}))
+    events.append((job_id, "table", {"name": "clean accuracy", "payload": {
+        "matrix": [clean], "labels": FGSM_NAMES, "row_labels": ["clean"], "rows": "clean test images",
+        "columns": "net", "color_scale": [0, 1]}}))
+    folder = store.paths.artifacts(job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for a, name in enumerate(FGSM_NAMES[:2]):
+        path = folder / f"samples-{a + 1}-{name}.png"
+        sample_grid_png(path, 1 + len(FGSM_EPS))
+        events.append((job_id, "artifact", {"name": f"samples-{a + 1}-{name}", "kind": "image", "path": str(path),
+                                            "meta": {"caption": f"FGSM through {name}: rows clean, then eps",
+                                                     "attacked": name, "rows": ["clean", *FGSM_EPS]}}))
+    store.apply_events(events)
+    own = {name: [matrices[f"{e:g}"][a][a] for e in FGSM_EPS] for a, name in enumerate(FGSM_NAMES)}
+    result = {"white_box_accuracy": sum(v[0] for v in own.values()) / n, "names": FGSM_NAMES, "runs": nets,
+              "eps": FGSM_EPS, "scale": "normalized", "clamp": True, "clean_accuracy": dict(zip(FGSM_NAMES, clean)),
+              "matrices": matrices, "own_attack": own, "test_images": 10000, "attack_images_per_s": 525200.3, "attack_seconds": 0.1,
+              "saturated_fraction": {name: 0.0 for name in FGSM_NAMES}, "wall_time_s": 81.5}
+    store.finish(job_id, "done", result=result, headline=result["white_box_accuracy"])
+    return job_id
+
+
 def populate(home: Path, bulk: int = 0, active: bool = True) -> dict[str, int]:
     """A store with one job of every state, a zoo study, a job with every table shape, and `bulk` old runs.
 
@@ -125,6 +176,7 @@ def populate(home: Path, bulk: int = 0, active: bool = True) -> dict[str, int]:
         store.apply_events([(job_id, "metrics", {"name": "val/accuracy", "steps": [1, 2], "values": [acc - 0.02, acc]})])
         store.finish(job_id, "done", result={"test_accuracy": acc}, headline=acc)
     ids["study_queued"] = study_ids[3]
+    ids["fgsm"] = fgsm_job(store, [ids["done"], ids["done2"], *study_ids[:3], ids["maps"]])
     if not active:
         store.cancel(study_ids[3])
         store.close()

@@ -15,13 +15,15 @@ import weakref
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen
+from textual.widgets import Input, TextArea
 
 from jobs.schema import SpecError
 from runs.db import StoreError
 from runs.records import InputError
 from runs.store import Store
-from tui.commands import LabCommands
+from tui.commands import FooterCommands, LabCommands
 from tui.live import Changes, Live
+from tui.ui_state import UiState
 
 POLL_S = 0.25
 
@@ -31,23 +33,28 @@ class MnistlabApp(App[int]):
     CSS = """
     Screen { background: $background; }
     Toast { max-width: 70; }
+    /* The focused pane has a bar down its left edge: seen in every theme, 16 colours included. */
+    .focus-bar { border-left: blank; }
+    .focus-bar:focus { border-left: outer $accent; }
     """
-    COMMANDS = App.COMMANDS | {LabCommands}
+    COMMANDS = App.COMMANDS | {LabCommands, FooterCommands}
     MODES = {name: (lambda name=name: _pane(name)) for name in ("queue", "devices", "studies", "history")}
     DEFAULT_MODE = "queue"
+    wanted_study: str | None = None  # the study the studies pane opens on (the one left last time)
     BINDINGS = [
         Binding("1", "mode('queue')", "queue", show=False),
         Binding("2", "mode('devices')", "devices", show=False),
         Binding("3", "mode('studies')", "studies", show=False),
         Binding("4", "mode('history')", "history", show=False),
-        Binding("n", "submit", "new"),
+        # priority: the form opens before the keys typed after `n` are delivered (they go into its first field)
+        Binding("n", "submit", "new", priority=True, tooltip="submit a job or a study"),
         Binding("E", "start_engine", "start engine", show=False),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
     ]
 
     def __init__(self, home: str | os.PathLike | None = None, *, start_engine: bool = True,
-                 poll_s: float = POLL_S, colors: str | None = None):
+                 poll_s: float = POLL_S, colors: str | None = None, restore_view: bool = True):
         super().__init__()
         if home is not None:  # like --home: the engine and the CLI helpers it calls see the same folder
             os.environ["MNISTLAB_HOME"] = str(os.path.abspath(os.path.expanduser(str(home))))
@@ -59,6 +66,9 @@ class MnistlabApp(App[int]):
         self.color_mode = colors or os.environ.get("MNISTLAB_TUI_COLORS") or "auto"
         self.lab_screens: weakref.WeakSet = weakref.WeakSet()  # the panes, told of every change
         self._store_ok = False
+        self.ui_state = UiState(self.store.paths.root)
+        self._left = self.ui_state.view() if restore_view else None  # the view to open again, read before any
+        self._restored = False                                        # pane overwrites it
 
     @property
     def ansi_mode(self) -> bool:
@@ -98,6 +108,36 @@ class MnistlabApp(App[int]):
             return
         if self.start_engine_on_mount:
             self.ensure_engine()
+        self._restore_view()
+
+    # -- the view a person left (reconnecting over SSH opens it again) ---------------------------
+    def _restore_view(self) -> None:
+        left, self._left = self._left, None
+        self._restored = True
+        self.remember_view(self.screen)  # also mends a damaged file at once
+        if not left:
+            return
+        if left["pane"] != self.current_mode:
+            self.wanted_study = left["study"]
+            self.switch_mode(left["pane"])
+        job = left["job"]
+        if job is not None:
+            if job in self.live.jobs:
+                self.call_later(self.open_job, job)
+            else:
+                self.notify(f"job {job}, open when you left, is no longer in this store", timeout=4)
+
+    def remember_view(self, screen) -> None:
+        """Note what is on screen now (a pane, a job, a study), for the next start."""
+        if not self._restored:
+            return
+        from tui.screens.job import JobScreen
+
+        if isinstance(screen, JobScreen):
+            self.ui_state.remember_view(pane=self.current_mode, job=screen.job_id)
+        elif screen.MODE:
+            study = getattr(screen, "current", None) if screen.MODE == "studies" else None
+            self.ui_state.remember_view(pane=screen.MODE, job=None, **({"study": study} if study else {}))
 
     def open_store(self) -> None:
         """Try the store again (after the person fixed it): the panes catch up, or the message stays."""
@@ -159,13 +199,13 @@ class MnistlabApp(App[int]):
         try:
             result = fn(self.store)
         except (InputError, SpecError, StoreError, sqlite3.Error) as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
-        self.notify(done.format(result), timeout=3)
+        self.notify(done.format(result), timeout=3, markup=False)
         self.poll(force=True)
 
     def report_error(self, message: str) -> None:
-        self.notify(message, title="error (the dashboard keeps going)", severity="error", timeout=10)
+        self.notify(message, title="error (the dashboard keeps going)", severity="error", timeout=10, markup=False)
 
     def open_job(self, job_id: int) -> None:
         from tui.screens.job import JobScreen
@@ -176,6 +216,18 @@ class MnistlabApp(App[int]):
             self.notify(f"no job {job_id} in this store", severity="error")
             return
         self.push_screen(JobScreen(job_id))
+
+    def clone_job(self, job) -> None:
+        """The submit form for the job's kind, filled with its spec: change a field, submit."""
+        from tui.screens.submit import SubmitScreen, form_values
+
+        self.push_screen(SubmitScreen(self.live, choice=f"kind:{job.kind}", values=form_values(job),
+                                      source=f"a copy of job {job.id}"), self._submitted)
+
+    def _submitted(self, ids: list[int] | None) -> None:
+        """After the form: the queue, its cursor on the first job queued."""
+        if ids:
+            self.show_job_in_queue(ids[0])
 
     def show_job_in_queue(self, job_id: int) -> None:
         self.poll(force=True)
@@ -189,6 +241,8 @@ class MnistlabApp(App[int]):
             return False
         if action in ("mode", "submit") and not self._store_ok:
             return False
+        if action == "submit" and isinstance(self.focused, (Input, TextArea)):
+            return False  # an `n` typed into a filter or a form is a letter
         return True
 
     def action_mode(self, mode: str) -> None:
@@ -197,11 +251,7 @@ class MnistlabApp(App[int]):
     def action_submit(self, kind: str | None = None) -> None:
         from tui.screens.submit import SubmitScreen
 
-        def submitted(ids: list[int] | None) -> None:
-            if ids:
-                self.show_job_in_queue(ids[0])
-
-        self.push_screen(SubmitScreen(self.live, choice=kind), submitted)
+        self.push_screen(SubmitScreen(self.live, choice=kind), self._submitted)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -1,4 +1,5 @@
-"""The dashboard's entries in the command palette (ctrl+p): panes, submit forms, jobs by id or spec."""
+"""The dashboard's entries in the command palette (ctrl+p): panes, submit forms, jobs by id or spec, and
+every key the footer of the current view offers (`FooterCommands`), so nothing needs remembering."""
 
 from __future__ import annotations
 
@@ -63,3 +64,44 @@ class LabCommands(Provider):
     @staticmethod
     def _title(job) -> str:
         return f"Open job {job.id}: {job.kind} {job.short_spec()} ({job.status})"
+
+
+def footer_entries(screen) -> list[tuple[str, str, object, str]]:
+    """(title, key, node, action) for every key the screen's footer shows now (what works here)."""
+    from textual.actions import parse
+
+    from tui.screens.help import key_name
+
+    out, seen = [], set()
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.show or not active.enabled or binding.action in seen:
+            continue
+        _, name, params = parse(binding.action)
+        if not active.node.check_action(name, params):
+            continue
+        seen.add(binding.action)
+        what = binding.tooltip or binding.description
+        out.append((f"{what[:1].upper()}{what[1:]}", key_name(binding.key), active.node, binding.action))
+    return out
+
+
+class FooterCommands(Provider):
+    """The footer's keys of the view the palette was opened from, as commands."""
+
+    def _entries(self):
+        return footer_entries(self.screen)
+
+    def _run(self, node, action: str):
+        return partial(self.app.call_later, self.app.run_action, action, node)
+
+    async def discover(self) -> Hits:
+        for title, key, node, action in self._entries():
+            yield DiscoveryHit(f"{title}", self._run(node, action), help=f"key {key}")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, key, node, action in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), self._run(node, action), help=f"key {key}")

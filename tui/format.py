@@ -27,8 +27,43 @@ def ago(ts: float | None) -> str:
     return "-" if ts is None else duration(time.time() - ts) + " ago"
 
 
-def percent(x: float | None, digits: int = 2) -> str:
+ACCURACY_DECIMALS = 2
+# Numbers that name things (not amounts): never grouped with commas.
+IDENTIFIERS = ("id", "seed", "pid", "run", "job", "gpu", "port", "attempt")
+
+
+def percent(x: float | None, digits: int = ACCURACY_DECIMALS) -> str:
+    """A fraction as a percentage, with the dashboard's one number of decimals: 0.9712 -> '97.12%'."""
     return "-" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 job', '2 jobs', '1,200 jobs'."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def number(value, key: str = "") -> str:
+    """A number as a person reads it: grouped (525,200, not 5.252e+05), four significant digits when small,
+    never in exponent notation unless tiny; counts that name things (seed, id) are left alone."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)  # nan, inf: said as they are
+    if any(part in IDENTIFIERS for part in key.lower().replace("-", "_").split("_")):
+        return str(int(value)) if isinstance(value, int) or float(value).is_integer() else f"{value:g}"
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1000:
+        return f"{int(value):,}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value != 0 and abs(value) < 1e-4:
+        return f"{value:.3g}"
+    return f"{value:.4g}"
+
+
+def is_fraction_key(key: str) -> bool:
+    """A result key whose value is a fraction shown as a percentage (accuracy, share of images...)."""
+    key = key.lower()
+    return "accuracy" in key or key.endswith(("_fraction", "_share", "_rate"))
 
 
 def bar(fraction: float, width: int = 10) -> str:

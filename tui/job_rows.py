@@ -3,18 +3,28 @@
 At 80 columns: id, kind, spec, status, device, progress (or why it waits),
 result. From 120 columns on: also the study, the age and a note (the whole
 wait or failure reason). Plain rich Text; no Textual here.
+
+The spec column shows what tells the listed jobs apart: the fields whose
+values differ between the jobs of the same kind, the one with the most
+values first (ten seeds of one net show `seed=0` ... `seed=9`, not ten
+identical cut-off prefixes); what they all share is said once, above. A queued job's
+progress column says why it waits in a few words that always fit
+("waits for #12", "needs a GPU"); the whole reason is in the note.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Callable
 
 from rich.text import Text
 
 from jobs.kinds import KINDS
-from runs.records import Job
+from runs.records import UNSHOWN_DEFAULTS, Job, identity_keys
 from tui import format as fmt
+
+PROGRESS_WIDTH = 17
 
 
 def headline_text(job: Job) -> str:
@@ -37,6 +47,107 @@ def wait_text(job: Job, engine_running: bool) -> str:
     return job.wait_reason or "waiting for the engine"
 
 
+_SHORT_WAITS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
+    (re.compile(r"^waiting for job (.+) to finish$"),
+     lambda m: _waits_for([int(i) for i in re.findall(r"(\d+) \(", m.group(1))])),
+    (re.compile(r"^asks for GPU (\d+), which this engine does not have \(GPUs: none\)"), lambda m: "needs a GPU"),
+    (re.compile(r"^asks for GPU (\d+), which this engine does not have"), lambda m: f"needs GPU {m.group(1)}"),
+    (re.compile(r"^every GPU of this engine is excluded"), lambda m: "all GPUs excluded"),
+    (re.compile(r"^GPU (\d+), which it asked for, is busy"), lambda m: f"waits for GPU {m.group(1)}"),
+    (re.compile(r"^no free slot"), lambda m: "no free slot"),
+    (re.compile(r"^waiting for the engine$"), lambda m: "engine to take it"),
+]
+
+
+def _waits_for(ids: list[int]) -> str:
+    if not ids:
+        return "waits for a job"
+    text = "waits for " + " ".join(f"#{i}" for i in ids)
+    return text if len(text) <= PROGRESS_WIDTH else f"waits for {fmt.plural(len(ids), 'job')}"
+
+
+def short_wait(job: Job, engine_running: bool, width: int = PROGRESS_WIDTH) -> str:
+    """Why a queued job waits, in words that fit `width` whole ("waits for #12", "needs a GPU")."""
+    reason = wait_text(job, engine_running)
+    for pattern, short in _SHORT_WAITS:
+        match = pattern.search(reason)
+        if match:
+            reason = short(match)
+            break
+    return whole_words(reason, width)
+
+
+def whole_words(text: str, width: int) -> str:
+    """`text` if it fits, else as many whole words as fit followed by '…' (never half a word)."""
+    if len(text) <= width:
+        return text
+    words, out = text.split(), ""
+    for word in words:
+        candidate = f"{out} {word}" if out else word
+        if len(candidate) + 1 > width:
+            break
+        out = candidate
+    return (out.rstrip(",;:") or text[:max(0, width - 1)]) + "…"
+
+
+# -- the spec column: what tells the listed jobs apart ------------------------------------------------
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+@dataclass
+class SpecColumn:
+    """Per kind, the spec fields whose values differ between the listed jobs; the fields all of them share."""
+
+    differ: dict[str, list[str]] = field(default_factory=dict)
+    same: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, jobs) -> "SpecColumn":
+        by_kind: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_kind.setdefault(job.kind, []).append(job)
+        out = cls()
+        for kind, group in by_kind.items():
+            if len(group) < 2:
+                continue
+            values: dict[str, set[str]] = {}
+            for job in group:
+                for key, value in job.spec.items():
+                    values.setdefault(key, set()).add(_shown(value))
+            known = identity_keys(kind)
+            keys = sorted(values, key=lambda k: (known.index(k) if k in known else 99, k))
+            counts = {k: sum(k in j.spec for j in group) for k in keys}
+            # the field with the most values first: it tells the most rows apart when the column is narrow
+            differ = sorted((k for k in keys if len(values[k]) > 1 or counts[k] < len(group)),
+                            key=lambda k: -len(values[k]))
+            if differ:
+                out.differ[kind] = differ
+                out.same[kind] = {k: next(iter(values[k])) for k in keys
+                                  if k not in differ and k in known and not _unshown(k, values[k])}
+        return out
+
+    def text(self, job: Job) -> str:
+        keys = self.differ.get(job.kind)
+        if not keys:
+            return job.short_spec()
+        return " ".join(f"{k}={_shown(job.spec[k])}" for k in keys if k in job.spec) or job.short_spec()
+
+    def shared(self) -> str:
+        """What every listed job shares, when the list holds one kind: 'net=10.1 samples=1000'."""
+        if len(self.same) != 1 or len(self.differ) != 1:
+            return ""
+        return " ".join(f"{k}={v}" for k, v in next(iter(self.same.values())).items())
+
+
+def _unshown(key: str, values: set[str]) -> bool:
+    return key in UNSHOWN_DEFAULTS and values == {_shown(UNSHOWN_DEFAULTS[key])}
+
+
 def note_text(job: Job, engine_running: bool) -> Text:
     """The longer word on a job: why it waits, why it failed, what it is doing."""
     if job.status == "queued":
@@ -52,7 +163,7 @@ def note_text(job: Job, engine_running: bool) -> Text:
 
 def progress_cell(job: Job, width: int, engine_running: bool) -> Text:
     if job.status == "queued":
-        return Text(wait_text(job, engine_running), style="yellow")
+        return Text(short_wait(job, engine_running, width), style="yellow")
     if job.status == "running":
         bar_w = max(4, min(20, width - 11))
         eta = fmt.duration(job.eta_s) if job.eta_s is not None else ""
@@ -78,7 +189,6 @@ def _cells() -> dict[str, Cell]:
     return {
         "id": lambda j, w, e: Text(str(j.id), style="bold"),
         "kind": lambda j, w, e: Text(j.kind),
-        "spec": lambda j, w, e: Text(j.short_spec()),
         "status": lambda j, w, e: status_text(j),
         "device": lambda j, w, e: Text(j.slot or "-", style="" if j.slot else "dim"),
         "progress": lambda j, w, e: progress_cell(j, w, e),
@@ -99,7 +209,8 @@ def layout(width: int, max_id: int, marks: bool = False) -> list[Column]:
     cols = [Column("mark", "", 1)] if marks else []
     cols += [Column("id", "id", id_w, "right", "id"), Column("kind", "kind", KIND_WIDTH, sort="kind")]
     tail = [Column("status", "status", 11, sort="status"), Column("device", "device", 6),
-            Column("progress", "progress", 17, sort="progress"), Column("result", "result", 7, "right", "result")]
+            Column("progress", "progress", PROGRESS_WIDTH, sort="progress"),
+            Column("result", "result", 7, "right", "result")]
     wide = width >= 120
     if wide:
         tail = [Column("study", "study", 10), *tail, Column("age", "age", 7, "right", "newest")]
@@ -115,7 +226,8 @@ def layout(width: int, max_id: int, marks: bool = False) -> list[Column]:
     return cols + [Column("spec", "spec", spare)] + tail
 
 
-def row_text(job: Job, columns: list[Column], engine_running: bool, marked: bool = False) -> Text:
+def row_text(job: Job, columns: list[Column], engine_running: bool, marked: bool = False,
+             spec: SpecColumn | None = None) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     for i, col in enumerate(columns):
         if i:
@@ -123,7 +235,11 @@ def row_text(job: Job, columns: list[Column], engine_running: bool, marked: bool
         if col.key == "mark":
             line.append("●" if marked else " ", style="bold yellow")
             continue
-        line.append_text(fit(CELLS[col.key](job, col.width, engine_running), col.width, col.justify))
+        if col.key == "spec":  # cut between fields, never inside a value
+            cell = Text(whole_words(spec.text(job) if spec else job.short_spec(), col.width))
+        else:
+            cell = CELLS[col.key](job, col.width, engine_running)
+        line.append_text(fit(cell, col.width, col.justify))
     return line
 
 

@@ -38,6 +38,31 @@ class Sample:
     gpu_problem: str | None = None
 
 
+# NVML's errors by class name (pynvml makes one class per error code), as a person would say them.
+NVML_PROBLEMS = {
+    "LibraryNotFound": "no NVIDIA driver library (NVML) on this machine",
+    "DriverNotLoaded": "the NVIDIA driver is not loaded",
+    "NoPermission": "no permission to read the GPUs (NVML)",
+    "InsufficientPower": "a GPU reports too little power",
+    "GpuIsLost": "a GPU has fallen off the bus",
+    "Uninitialized": "NVML did not start",
+    "NotSupported": "these GPUs do not report use and memory",
+    "Unknown": "NVML failed without saying why",
+}
+
+
+def gpu_problem(exc: BaseException) -> str:
+    """One readable line for why there are no GPU numbers (never a raw NVML exception)."""
+    if isinstance(exc, ModuleNotFoundError):
+        return "no GPU numbers: the nvidia-ml-py package is not installed"
+    name = type(exc).__name__
+    for key, words in NVML_PROBLEMS.items():
+        if key in name:
+            return f"no GPU numbers: {words}"
+    detail = " ".join(str(exc).split())[:80]  # one line, however the library wrapped it
+    return f"no GPU numbers: {detail or name}"
+
+
 class Sampler:
     def __init__(self) -> None:
         self._nvml = None          # the module once initialised, False if unavailable
@@ -76,7 +101,7 @@ class Sampler:
             return out
         except Exception as exc:  # noqa: BLE001 - no driver, no library: no GPU numbers
             self._nvml = False
-            self.gpu_problem = f"no GPU numbers ({type(exc).__name__}: {exc})" if str(exc) else "no NVIDIA GPU here"
+            self.gpu_problem = gpu_problem(exc)
             return []
 
     def sample(self, pids: list[int]) -> Sample:

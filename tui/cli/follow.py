@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import sys
 import time
 
@@ -91,7 +92,10 @@ def loss_plot(points: list[tuple[int, float]], width: int, height: int) -> Text:
     plt.plotsize(max(30, width), height)
     plt.theme("pro")
     step = max(1, len(points) // 2000)  # plotext draws at most a few hundred columns anyway
-    xs, ys = zip(*points[::step])
+    shown = [(x, y) for x, y in points[::step] if math.isfinite(y)]  # a diverged loss (nan, inf) is left out
+    if not shown:
+        return Text(f"train loss: {fmt.number(points[-1][1])}", style="red")
+    xs, ys = zip(*shown)
     plt.plot(xs, ys, label="train loss / iteration", marker="braille")
     plt.xlabel("iteration")
     return Text.from_ansi(plt.build())

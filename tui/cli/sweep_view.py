@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
@@ -75,7 +77,8 @@ def field_plot(summary: SweepSummary, name: str, width: int) -> Text | None:
     None when fewer than two values of the field have a result."""
     import plotext as plt
 
-    points = [(row.values[name], row.cell.mean * summary.scale) for row in summary.rows if row.cell.mean is not None]
+    points = [(row.values[name], row.cell.mean * summary.scale) for row in summary.rows
+              if row.cell.mean is not None and math.isfinite(row.cell.mean)]
     labels = list(dict.fromkeys(value_text(x) for x, _ in points))
     if len(labels) < 2:
         return None

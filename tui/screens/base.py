@@ -1,11 +1,18 @@
-"""What every pane shares: the top bar, the footer, and live updates from the store.
+"""What every pane shares: the top bar, the footer, live updates from the store, and keys that say why.
 
 A pane that is not on screen only notes that it is stale; it catches up
 when it comes back (`on_screen_resume`), so hidden panes cost nothing.
+
+A key that can do nothing right now (cancel a finished job, compare one
+run) is hidden from the footer, and pressing it anyway says why: a screen
+answers `why_not(action, parameters)` with a reason, or None when the key
+works.
 """
 
 from __future__ import annotations
 
+from textual import events
+from textual.actions import parse
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -21,6 +28,7 @@ class LabScreen(Screen):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._stale = False
+        self._keys_state: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.MODE, self.TITLE_TEXT)
@@ -55,12 +63,15 @@ class LabScreen(Screen):
         if changes.jobs or changes.engine:
             self.query_one(TopBar).update()
         self.guard(self.on_changes, changes)
+        self.keys_follow()
 
     def on_screen_resume(self) -> None:
         self.query_one(TopBar).refresh()
         if self._stale:
             self._stale = False
             self.guard(self.on_changes, None)
+        self.keys_follow()
+        self.app.remember_view(self)
 
     def on_changes(self, changes: Changes | None) -> None:
         """Show what changed; `None` means: catch up on everything."""
@@ -72,3 +83,32 @@ class LabScreen(Screen):
         except Exception as exc:  # noqa: BLE001 - the dashboard must stay up
             self.app.report_error(f"{type(exc).__name__}: {exc}")
             return None
+
+    # -- keys that do nothing now: hidden, and they say why ----------------------------------
+    def why_not(self, action: str, parameters: tuple) -> str | None:
+        """Why this screen's `action` can do nothing now, or None when it works."""
+        return None
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return self.why_not(action, parameters) is None
+
+    def keys_follow(self) -> None:
+        """Redraw the footer when what its keys may do changed (a footer redraw is not cheap)."""
+        state = tuple(self.why_not(*parse(b.action)[1:]) is None for _, b in self._bindings)
+        if state != self._keys_state:
+            self._keys_state = state
+            self.refresh_bindings()
+
+    def on_key(self, event: events.Key) -> None:
+        """A key no widget took: if the binding that would take it is off here, say why."""
+        for node, bindings in self._modal_binding_chain:
+            for binding in bindings.key_to_bindings.get(event.key, ()):
+                _, action, params = parse(binding.action)
+                if node.check_action(action, params):
+                    return  # a binding that works takes the key
+                why_not = getattr(node, "why_not", None)
+                reason = why_not(action, params) if why_not is not None else None
+                if reason:
+                    event.stop()
+                    self.notify(reason, title=binding.description or event.key, timeout=4, markup=False)
+                    return

@@ -2,7 +2,9 @@
 
 The table is `mnistlab compare`'s (`tui.cli.compare.comparison`): the spec
 fields that differ (the others are listed once below), then every final
-number, the best accuracy in bold.
+number, the best accuracy in bold. Each run's curve has its own marker and
+colour, named in a legend line above the plot by what sets it apart
+(`#12 seed=1`); accuracies are percentages, epochs whole numbers.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui import format as fmt
 from tui.cli.compare import comparison
 from tui.colors import SERIES
+from tui.job_rows import SpecColumn
 from tui.live import Changes
-from tui.plotting import thin
+from tui.plotting import MARKERS, Line, draw_lines, is_accuracy, legend, thin
 from tui.screens.base import LabScreen
 from tui.widgets.plot import Plot
 
@@ -36,15 +40,22 @@ def compare_table(result: dict) -> Table:
     table.add_section()
     for key, values in result["final"].items():
         best = max((v for v in values if v is not None), default=None) if "accuracy" in key else None
-        cells = [Text("-") if v is None else Text(f"{v:.4g}", style="bold green" if v == best else "")
+        cells = [Text("-") if v is None else Text(final_text(key, v), style="bold green" if v == best else "")
                  for v in values]
         table.add_row(key, *cells)
     return table
 
 
+def final_text(key: str, value) -> str:
+    if fmt.is_fraction_key(key) and isinstance(value, float) and 0 <= value <= 1:
+        return fmt.percent(value)
+    return fmt.number(value, key)
+
+
 class CompareScreen(LabScreen):
     DEFAULT_CSS = """
-    CompareScreen #compare-metric { height: 1; padding: 0 1; }
+    CompareScreen #compare-metric, CompareScreen #compare-legend { height: 1; padding: 0 1; text-wrap: nowrap;
+                                                                   text-overflow: ellipsis; }
     CompareScreen #compare-plot { height: 1fr; min-height: 8; }
     CompareScreen #compare-table-box { height: auto; max-height: 50%; }
     CompareScreen #compare-table { padding: 0 1; }
@@ -70,6 +81,7 @@ class CompareScreen(LabScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="compare-metric")
+        yield Static(id="compare-legend")
         yield Plot(self._draw, id="compare-plot")
         with VerticalScroll(id="compare-table-box"):
             yield Static(id="compare-table")
@@ -85,7 +97,8 @@ class CompareScreen(LabScreen):
             for n in store.metric_names(i):
                 if n not in names:
                     names.append(n)
-        preferred = ["val/accuracy", "val/loss", "train/loss_epoch", "train/loss"]
+        # the loss curves first (per epoch: runs of different sizes share the axis), then the accuracy
+        preferred = ["val/loss", "train/loss_epoch", "val/accuracy", "train/loss"]
         self.metrics = sorted(names, key=lambda n: (preferred.index(n) if n in preferred else 99, n))
         if self.metric not in self.metrics:
             self.metric = self.metrics[0] if self.metrics else None
@@ -109,22 +122,40 @@ class CompareScreen(LabScreen):
         self.query_one("#compare-metric", Static).update(line)
         self.query_one(Plot).changed()
 
-    def _draw(self, plt) -> None:
+    def lines(self, width: int) -> list[Line]:
+        """One line per run, named by what sets it apart from the others, with its own marker."""
         jobs = self.app.live.jobs
-        width = self.query_one(Plot).size.width or 60
+        spec = SpecColumn.of(jobs[i] for i in self.ids if i in jobs)
+        percent = bool(self.metric) and is_accuracy(self.metric)
+        out = []
         for k, i in enumerate(self.ids):
             points = self.series.get(i) or []
             if not points:
                 continue
             steps, values = zip(*points)
             xs, ys = thin(list(steps), list(values), max(20, width * 2))
-            job = jobs.get(i)
-            label = f"#{i} {job.short_spec()}" if job else f"#{i}"
-            color = SERIES[k % len(SERIES)]
-            plt.plot(xs, ys, label=label[:40], marker="braille", color=color)
-            if len(xs) <= 12:
-                plt.scatter(xs, ys, color=color)
-        plt.title(self.metric or "")
+            label = f"#{i} {spec.text(jobs[i])}" if i in jobs else f"#{i}"
+            out.append(Line(label[:40], xs, [y * 100 for y in ys] if percent else ys, SERIES[k % len(SERIES)],
+                            MARKERS[k % len(MARKERS)] if len(xs) <= 60 else None))
+        return out
+
+    def _per_epoch(self) -> bool:
+        """Whether the metric is reported once an epoch (its last step within the runs' epochs)."""
+        jobs = self.app.live.jobs
+        epochs = [jobs[i].spec.get("epochs") for i in self.ids if i in jobs]
+        epochs = [e for e in epochs if isinstance(e, int)]
+        last = max((p[-1][0] for p in self.series.values() if p), default=None)
+        if last is None:
+            return False
+        return last <= max(epochs) if epochs else bool(self.metric and self.metric.endswith("_epoch"))
+
+    def _draw(self, plt) -> None:
+        width = self.query_one(Plot).size.width or 60
+        lines = self.lines(width)
+        self.query_one("#compare-legend", Static).update(legend(lines), layout=False)
+        per_epoch = self._per_epoch()
+        draw_lines(plt, lines, width, integer_x=per_epoch, x_label="epoch" if per_epoch else "step",
+                   title=f"{self.metric}{' (%)' if self.metric and is_accuracy(self.metric) else ''}")
 
     def on_changes(self, changes: Changes | None) -> None:
         if changes is None or set(self.ids) & changes.jobs:

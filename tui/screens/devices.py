@@ -113,7 +113,7 @@ class DevicesScreen(LabScreen):
         table = Table(box=box.SIMPLE_HEAD, title="slots", title_justify="left", title_style="bold",
                       pad_edge=False, expand=True)
         table.add_column("slot", no_wrap=True)
-        table.add_column("job", overflow="ellipsis", no_wrap=True, ratio=3)
+        table.add_column("job", ratio=3)  # a job fits one line; a slot's problem wraps to be read whole
         table.add_column("worker", no_wrap=True, justify="right")
         table.add_column("cpu", no_wrap=True, justify="right")
         table.add_column("rss", no_wrap=True, justify="right")
@@ -123,7 +123,10 @@ class DevicesScreen(LabScreen):
             job = jobs.get(slot.get("job_id")) if slot.get("job_id") else None
             if job is not None:
                 what = Text.assemble((f"#{job.id} ", "bold"), f"{job.kind} {job.short_spec()} ",
-                                     (f"{fmt.bar(job.progress, 6)} {job.progress * 100:.0f}%", "cyan"))
+                                     (f"{fmt.bar(job.progress, 6)} {job.progress * 100:.0f}%", "cyan"),
+                                     no_wrap=True, overflow="ellipsis")
+            elif slot.get("problem"):  # a worker that would not start: why, and when it tries again
+                what = Text(slot["problem"], style="yellow")
             else:
                 what = Text("idle" if slot.get("ready") else "starting worker…", style="dim")
             proc = sample.procs.get(slot.get("worker_pid"))

@@ -1,4 +1,9 @@
-"""Export jobs (or a study's table) to CSV, JSON or Markdown: the same files `mnistlab export` writes."""
+"""Export jobs (or a study's table) to CSV, JSON or Markdown: the same files `mnistlab export` writes.
+
+Export is the default: Enter in the path writes, and Tab from the path
+lands on the Export button (Cancel comes after it). The file is written
+atomically; the notification says where it went and how big it is.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+
+from tui import format as fmt
+from tui.atomic import write_text
 
 FORMATS = ("csv", "json", "md")
 
@@ -57,8 +65,8 @@ class ExportScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         what = f"study '{self.study}'" if self.study else (
-            f"job {self.ids[0]}" if len(self.ids) == 1 else f"{len(self.ids)} jobs ({', '.join(map(str, self.ids[:8]))}"
-            + ("…" if len(self.ids) > 8 else "") + ")")
+            f"job {self.ids[0]}" if len(self.ids) == 1 else f"{fmt.plural(len(self.ids), 'job')} "
+            f"({', '.join(map(str, self.ids[:8]))}" + ("…" if len(self.ids) > 8 else "") + ")")
         with Vertical():
             yield Static(Text(f"Export {what}", style="bold"))
             with RadioSet(id="export-format"):
@@ -68,8 +76,8 @@ class ExportScreen(ModalScreen[str | None]):
             yield Input(str(Path.cwd() / default_name(self.ids, self.study, self.format)), id="export-path")
             yield Static(id="export-problem")
             with Horizontal(id="export-buttons"):
+                yield Button("Export (enter)", id="export-write", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="export-cancel", compact=True)
-                yield Button("Write (enter)", id="export-write", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#export-path", Input).focus()
@@ -101,9 +109,10 @@ class ExportScreen(ModalScreen[str | None]):
             else:
                 text = jobs_text(self.app.store, self.ids, self.format)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text if text.endswith("\n") else text + "\n")
+            write_text(path, text if text.endswith("\n") else text + "\n")
         except Exception as exc:  # noqa: BLE001 - say what went wrong, keep the dialog
             problem.update(Text(f"cannot write {path}: {exc}"))
             return
-        self.app.notify(f"wrote {path} ({path.stat().st_size:,} bytes)", title="export", timeout=5)
+        self.app.notify(f"wrote {path} ({fmt.plural(path.stat().st_size, 'byte')})", title="exported", timeout=6,
+                        markup=False)
         self.dismiss(str(path))

@@ -1,60 +1,86 @@
-"""History: past runs, searchable and filterable; mark several to compare or export."""
+"""History: past runs, searchable and filterable; mark several to compare or export.
+
+Comparing takes two keys: shift+↓ marks the highlighted run and the next
+(shift+↑ the one above), c compares the marked runs. With nothing marked,
+c compares every run the filter shows (when there are 2 to 8).
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from tui.live import Changes
-from tui.screens.base import LabScreen
-from tui.widgets.job_table import JobTable
+from tui import format as fmt
+from tui.screens.job_list import LIST_BINDINGS, JobListScreen
 from tui.widgets.jobs_pane import JobsPane
 
+MAX_COMPARED = 8
+BASE_QUERY = "status:finished"
 
-class HistoryScreen(LabScreen):
+
+class HistoryScreen(JobListScreen):
     MODE = "history"
     BINDINGS = [
-        Binding("space", "mark", "mark"),
-        Binding("c", "compare", "compare"),
-        Binding("e", "export", "export"),
-        Binding("slash", "filter", "filter"),
-        Binding("s", "status", "status", show=False),
-        Binding("o", "sort", "sort", show=False),
-        Binding("O", "reverse", "reverse sort", show=False),
+        Binding("space", "mark", "mark", tooltip="mark or unmark the run (to compare or export several)"),
+        Binding("shift+down,J", "extend(1)", "mark down", show=False,
+                tooltip="mark this run and the next: shift+↓ then c compares two runs"),
+        Binding("shift+up,K", "extend(-1)", "mark up", show=False, tooltip="mark this run and the one above"),
+        Binding("c", "compare", "compare", tooltip="overlay the marked runs' curves, with what differs"),
+        Binding("e", "export", "export", tooltip="write the marked runs (or this one) as CSV, JSON or Markdown"),
+        *LIST_BINDINGS,
         Binding("a", "mark_all", "mark all shown", show=False),
         Binding("escape", "clear", "clear marks", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield JobsPane(self.app.live, query="status:finished", sort="newest", marks=True,
-                       empty="no finished runs match")
+        yield JobsPane(self.app.live, query=BASE_QUERY, sort="newest", marks=True, base_query=BASE_QUERY,
+                       empty="no finished runs yet")
 
-    @property
-    def pane(self) -> JobsPane:
-        return self.query_one(JobsPane)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.pane.table.focus()
-
-    def on_changes(self, changes: Changes | None) -> None:
-        self.pane.apply(changes)
-
-    def on_job_table_opened(self, event: JobTable.Opened) -> None:
-        self.app.open_job(event.job_id)
+    def marked(self) -> list[int]:
+        return sorted(i for i in self.pane.table.marked if i in self.app.live.jobs)
 
     def chosen(self) -> list[int]:
         """The marked jobs (in id order), else the highlighted one."""
         table = self.pane.table
-        marked = sorted(i for i in table.marked if i in self.app.live.jobs)
+        return self.marked() or ([table.current] if table.current is not None else [])
+
+    def compared(self) -> list[int]:
+        """The marked runs, else every run shown when they are few."""
+        marked = self.marked()
         if marked:
             return marked
-        return [table.current] if table.current is not None else []
+        shown = self.pane.table.ids
+        return sorted(shown) if 2 <= len(shown) <= MAX_COMPARED else []
+
+    def why_not(self, action: str, parameters: tuple) -> str | None:
+        if not self.ready:
+            return ""
+        if action == "compare" and len(self.compared()) < 2:
+            if len(self.marked()) == 1:
+                return "one run is marked: mark another with space (or shift+↓), then c"
+            return "mark two or more runs with space (shift+↓ marks this run and the next), then c"
+        if action in ("export", "mark", "extend", "mark_all") and not self.pane.table.ids:
+            return "no runs are shown"
+        if action == "clear" and not self.pane.table.marked and self.pane.query_text == BASE_QUERY:
+            return ""
+        if action in ("compare", "export", "mark", "extend", "mark_all", "clear"):
+            return None
+        return super().why_not(action, parameters)
 
     def action_mark(self) -> None:
         table = self.pane.table
         table.toggle_mark()
         table.action_cursor(1)
+        self._say_marks()
+
+    def action_extend(self, step: int) -> None:
+        table = self.pane.table
+        if table.current is not None:
+            table.marked.add(table.current)
+        table.action_cursor(step)
+        if table.current is not None:
+            table.marked.add(table.current)
+        table.refresh()
         self._say_marks()
 
     def action_mark_all(self) -> None:
@@ -65,24 +91,24 @@ class HistoryScreen(LabScreen):
 
     def _say_marks(self) -> None:
         n = len(self.pane.table.marked)
-        self.notify(f"{n} run(s) marked: c compares them, e exports them", timeout=2)
+        self.notify(f"{fmt.plural(n, 'run')} marked: c compares them, e exports them", timeout=2)
+        self.keys_follow()
 
     def action_clear(self) -> None:
         table = self.pane.table
         if table.marked:
             table.marked.clear()
             table.refresh()
-        elif self.pane.query_text != "status:finished":
-            self.pane.set_query("status:finished")
+            self.keys_follow()
+        elif self.pane.query_text != BASE_QUERY:
+            self.pane.set_query(BASE_QUERY)
 
     def action_compare(self) -> None:
         from tui.screens.compare import CompareScreen
 
-        ids = self.chosen()
-        if len(ids) < 2:
-            self.notify("mark two or more runs with space first, then press c", severity="warning")
-            return
-        self.app.push_screen(CompareScreen(ids))
+        ids = self.compared()
+        if len(ids) >= 2:
+            self.app.push_screen(CompareScreen(ids))
 
     def action_export(self) -> None:
         from tui.screens.export import ExportScreen
@@ -90,15 +116,3 @@ class HistoryScreen(LabScreen):
         ids = self.chosen()
         if ids:
             self.app.push_screen(ExportScreen(ids))
-
-    def action_filter(self) -> None:
-        self.pane.filter_bar.edit()
-
-    def action_status(self) -> None:
-        self.pane.cycle_status()
-
-    def action_sort(self) -> None:
-        self.pane.cycle_sort()
-
-    def action_reverse(self) -> None:
-        self.pane.set_sort(self.pane.sort, not self.pane.reverse)

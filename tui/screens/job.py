@@ -4,6 +4,9 @@ Opened with Enter from any job list; Escape goes back. While the job runs,
 each look at the store reads only what is new: metric rows and log lines
 after the last seen id; tables and images are re-read only when the job's
 newest table or artifact changed.
+
+The tab on show has the focus (arrows scroll it, the chart keys work at
+once); `[` and `]` switch tabs.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import RichLog, Static, TabbedContent, TabPane
 
+from jobs.kinds import KINDS
 from runs.records import Job
 from tui import format as fmt
-from tui import job_rows
+from tui import job_actions, job_rows
 from tui.cli.views import epochs_table, flatten, key_values
 from tui.live import Changes
 from tui.screens.base import LabScreen
-from tui.screens.confirm import Confirm
+from tui.screens.cancel import ask_to_cancel
 from tui.widgets.metric_plots import MetricPlots
 from tui.widgets.picture import artifact_picture
+from tui.widgets.result_view import ResultView
 from tui.widgets.results import table_kind, table_widgets
 
 TABS = ("curves", "results", "spec", "log", "images")
@@ -33,7 +38,8 @@ LOG_LINES = 2000
 
 class JobScreen(LabScreen):
     DEFAULT_CSS = """
-    JobScreen #job-head { height: auto; max-height: 3; padding: 0 1; background: $boost; }
+    JobScreen #job-head { height: auto; max-height: 3; padding: 0 1; background: $boost; text-wrap: nowrap;
+                          text-overflow: ellipsis; }
     JobScreen TabbedContent { height: 1fr; }
     JobScreen TabPane { padding: 0; }
     JobScreen #spec-text, JobScreen .result-table { padding: 0 1; }
@@ -44,11 +50,14 @@ class JobScreen(LabScreen):
         Binding("escape", "back", "back"),
         Binding("right_square_bracket", "tab(1)", "next tab"),
         Binding("left_square_bracket", "tab(-1)", "prev tab", show=False),
-        Binding("c", "cancel", "cancel"),
-        Binding("r", "retry", "retry"),
-        Binding("v", "region", "region view", show=False),
-        Binding("e", "export", "export", show=False),
+        Binding("c", "cancel", "cancel", tooltip="cancel the job (asks first)"),
+        Binding("r", "retry", "retry", tooltip="queue a failed or cancelled job again (resumes)"),
+        Binding("C", "clone", "clone", tooltip="the submit form, filled with this job's spec"),
+        Binding("v", "region", "region view", tooltip="the digits inside a rectangle of a latent map"),
+        Binding("e", "export", "export", show=False, tooltip="write the job as CSV, JSON or Markdown"),
     ]
+    FOCUS = {"curves": MetricPlots, "results": "#results-box", "spec": "#spec-box", "log": "#log-view",
+             "images": "#images-box"}
 
     def __init__(self, job_id: int):
         super().__init__()
@@ -73,18 +82,27 @@ class JobScreen(LabScreen):
             with TabPane("Curves", id="curves"):
                 yield MetricPlots(epochs=epochs)
             with TabPane("Results", id="results"):
-                yield VerticalScroll(id="results-box")
+                yield VerticalScroll(id="results-box", classes="focus-bar")
             with TabPane("Spec", id="spec"):
-                with VerticalScroll():
+                with VerticalScroll(id="spec-box", classes="focus-bar"):
                     yield Static(id="spec-text")
             with TabPane("Log", id="log"):
-                yield RichLog(id="log-view", max_lines=LOG_LINES, wrap=True, markup=False, auto_scroll=True)
+                yield RichLog(id="log-view", max_lines=LOG_LINES, wrap=True, markup=False, auto_scroll=True,
+                              classes="focus-bar")
             with TabPane("Images", id="images"):
-                yield VerticalScroll(id="images-box")
+                yield VerticalScroll(id="images-box", classes="focus-bar")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one(MetricPlots).add_class("focus-bar")
         self.guard(self.reload)
+        self._focus_tab("curves")
+
+    def _focus_tab(self, tab: str) -> None:
+        """The shown tab's content takes the focus: arrows scroll it, its keys work, without Tab first."""
+        target = self.FOCUS.get(tab)
+        if target is not None:
+            self.set_focus(self.query_one(target))
 
     # -- reading ---------------------------------------------------------------
     def reload(self) -> None:
@@ -136,10 +154,6 @@ class JobScreen(LabScreen):
             self._show_head()
             if old is None or old.status != job.status or old.repro != job.repro or old.result != job.result:
                 self._show_spec()
-        state = (job.status, job.cancel_requested)
-        if state != getattr(self, "_keys_state", None):  # the footer's keys follow the job, when they change
-            self._keys_state = state
-            self.refresh_bindings()
 
     # -- showing ---------------------------------------------------------------------
     def _show_head(self) -> None:
@@ -212,7 +226,9 @@ class JobScreen(LabScreen):
         widgets = []
         job = self.job
         if job and job.result:
-            widgets.append(Static(result_grid(job.result, self.app.size.width), classes="result-table"))
+            kind = KINDS.get(job.kind)
+            view = ResultView(job.result, kind.headline_is_fraction if kind else True, ansi)
+            widgets.append(Static(view.render(self.app.size.width - 4), classes="result-table"))
         elif job and job.status == "failed":
             widgets.append(Static(Text(f"failed: {job.reason or 'no reason recorded'}", style="red"),
                                   classes="result-table"))
@@ -246,17 +262,16 @@ class JobScreen(LabScreen):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "images":
             self.call_after_refresh(self._show_images)  # its size is known once it shows
+        self._focus_tab(event.pane.id)
 
     # -- keys -----------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        job = self.job
-        if action == "cancel":
-            return job is not None and not job.finished and not job.cancel_requested or None
-        if action == "retry":
-            return job is not None and job.status in ("failed", "cancelled") or None
-        if action == "region":
-            return any(table_kind(p) == "scatter" and p.get("images") for p in self.tables.values()) or None
-        return True
+    def why_not(self, action: str, parameters: tuple) -> str | None:
+        if action == "region" and not self._maps():
+            return "this job has no map with images of its points (v is for latent maps)"
+        return job_actions.why_not(action, self.job)
+
+    def _maps(self) -> list[tuple[str, dict]]:
+        return [(n, p) for n, p in self.tables.items() if table_kind(p) == "scatter" and p.get("images")]
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -267,33 +282,22 @@ class JobScreen(LabScreen):
         tabs.active = TABS[(i + step) % len(TABS)]
 
     def action_cancel(self) -> None:
-        job = self.job
-        if job is None or job.finished:
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.job_action(lambda s: s.cancel(job.id), f"job {job.id}: {{}}")
-
-        self.app.push_screen(Confirm(f"Cancel job {job.id} ({job.status}: {job.kind} {job.short_spec()})?",
-                                     yes="Cancel job", no="Keep"), answered)
+        if self.job is not None and not self.job.finished:
+            ask_to_cancel(self.app, self.job)
 
     def action_retry(self) -> None:
-        job = self.job
+        if self.job is not None:
+            job_actions.retry(self.app, self.job)
 
-        def retry(store) -> str:
-            store.retry(job.id)
-            self.app.ensure_engine()
-            return "queued again (resumes from its checkpoint)"
-
-        self.app.job_action(retry, f"job {job.id}: {{}}")
+    def action_clone(self) -> None:
+        if self.job is not None:
+            self.app.clone_job(self.job)
 
     def action_region(self) -> None:
         from tui.screens.region import RegionScreen, pick_scatter
 
-        scatters = [(n, p) for n, p in self.tables.items() if table_kind(p) == "scatter" and p.get("images")]
+        scatters = self._maps()
         if not scatters:
-            self.notify("this job has no map with images of its points", severity="warning")
             return
         if len(scatters) == 1:
             screen = self.guard(RegionScreen, self.job_id, *scatters[0], self.artifacts)
@@ -306,26 +310,6 @@ class JobScreen(LabScreen):
         from tui.screens.export import ExportScreen
 
         self.app.push_screen(ExportScreen([self.job_id]))
-
-
-def result_grid(result: dict, width: int):
-    """A job's result as key/value pairs, two or three pairs a line (it is read at a glance)."""
-    from tui.cli.views import _plain
-
-    pairs = [(k, v) for k, v in sorted(result.items()) if v is not None]
-    per_line = max(1, min(3, width // 38))
-    grid = Table.grid(padding=(0, 2))
-    for _ in range(per_line):
-        grid.add_column(style="dim", no_wrap=True)
-        grid.add_column(no_wrap=True)
-    for i in range(0, len(pairs), per_line):
-        cells = []
-        for key, value in pairs[i:i + per_line]:
-            shown = f"{value * 100:.2f}%" if "accuracy" in key and isinstance(value, float) and 0 <= value <= 1 \
-                else _plain(value)
-            cells += [key, Text(shown, style="bold green" if "accuracy" in key else "")]
-        grid.add_row(*cells)
-    return Group(Text("result", style="bold"), grid)
 
 
 def log_text(row) -> Text:

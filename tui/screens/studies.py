@@ -5,11 +5,13 @@ step through them, e.g. FGSM's one matrix per epsilon), cells with
 mean ± std over seeds or a pending/failed mark, colours when the grid has
 a `color_scale`, the diagonal marked when it asks, and images to show
 beside (wide terminals) or below the grids. Enter on a cell opens its job.
+The grid has the focus whenever the pane shows: arrows move at once.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from rich.console import Group
 from rich.text import Text
@@ -20,7 +22,8 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, Tab, Tabs
 
 from runs.studies.table import Cell, Grid, StudyView
-from tui.colors import heat, position
+from tui import format as fmt
+from tui.colors import heat, heat_legend, position
 from tui.live import Changes
 from tui.screens.base import LabScreen
 from tui.widgets.picture import artifact_picture
@@ -32,11 +35,15 @@ WIDE = 120
 class GridTable(DataTable):
     """A study grid: arrows or h j k l move over the cells, Enter opens the cell's run."""
 
+    DEFAULT_CLASSES = "focus-bar"
+
     BINDINGS = [Binding("j", "cursor_down", show=False), Binding("k", "cursor_up", show=False),
                 Binding("h", "cursor_left", show=False), Binding("l", "cursor_right", show=False)]
 
 
 def cell_text(cell: Cell, grid: Grid, r: int, c: int, ansi: bool) -> Text:
+    if cell.scale == 100.0:  # percentages: the dashboard's one number of decimals
+        cell = replace(cell, digits=fmt.ACCURACY_DECIMALS)
     text = Text(cell.text)
     if cell.mean is None:
         text.stylize("red" if cell.failed and not cell.pending else "dim")
@@ -52,22 +59,27 @@ class StudiesScreen(LabScreen):
     DEFAULT_CSS = """
     StudiesScreen Tabs { height: 2; }
     StudiesScreen #study-head { height: auto; max-height: 2; padding: 0 1; }
-    StudiesScreen #grid-bar { height: 1; padding: 0 1; background: $boost; }
-    StudiesScreen #study-body { height: 1fr; }
-    StudiesScreen #study-main { width: 1fr; }
-    StudiesScreen #study-grid { height: auto; }
-    StudiesScreen #study-notes { height: auto; padding: 0 1; color: $text-muted; }
-    StudiesScreen #study-images { display: none; padding: 0 1; }
+    StudiesScreen #grid-bar { height: auto; max-height: 2; padding: 0 1; background: $boost; text-wrap: nowrap;
+                              text-overflow: ellipsis; }
+    /* narrow (80 columns): the grid whole, its notes, then the images below; wide: the images beside */
+    StudiesScreen #study-body { height: 1fr; layout: vertical; }
+    StudiesScreen.wide #study-body { layout: horizontal; }
+    StudiesScreen #study-main { height: auto; max-height: 100%; }
+    StudiesScreen.wide #study-main { width: 1fr; height: 1fr; }
+    StudiesScreen #study-grid { height: auto; max-height: 60vh; }
+    StudiesScreen #study-notes { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    StudiesScreen.wide #study-notes { max-height: 100%; }
+    StudiesScreen #study-images { display: none; padding: 0 1; height: 1fr; }
     StudiesScreen #study-images.has-images { display: block; }
-    StudiesScreen.wide #study-images { width: 45%; height: 1fr; }
+    StudiesScreen.wide #study-images { width: 45%; }
     StudiesScreen #study-empty { padding: 1 2; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("right_square_bracket", "grid(1)", "next grid"),
+        Binding("right_square_bracket", "grid(1)", "next grid", tooltip="the study's next grid (e.g. the next eps)"),
         Binding("left_square_bracket", "grid(-1)", "prev grid", show=False),
-        Binding("greater_than_sign,full_stop", "study(1)", "next study", show=False),
+        Binding("greater_than_sign,full_stop", "study(1)", "next study", tooltip="the next study (> or .)"),
         Binding("less_than_sign,comma", "study(-1)", "prev study", show=False),
-        Binding("e", "export", "export"),
+        Binding("e", "export", "export", tooltip="write the study's tables as Markdown, CSV or JSON"),
     ]
 
     def __init__(self):
@@ -94,7 +106,16 @@ class StudiesScreen(LabScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.set_class(self.app.size.width >= WIDE, "wide")
+        wanted = getattr(self.app, "wanted_study", None)
+        if wanted:
+            self.current = wanted
+            self.app.wanted_study = None
         self.guard(self.load_studies)
+        self.set_focus(self.query_one(GridTable))
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.set_focus(self.query_one(GridTable))
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "wide")
@@ -130,6 +151,9 @@ class StudiesScreen(LabScreen):
             self.grid_index = 0
             self._shape = None
             self.guard(self.show_view)
+            self.app.remember_view(self)
+            self.keys_follow()
+        self.set_focus(self.query_one(GridTable))  # a click on a tab leaves the arrows on the grid
 
     # -- live --------------------------------------------------------------------------
     def on_changes(self, changes: Changes | None) -> None:
@@ -197,13 +221,11 @@ class StudiesScreen(LabScreen):
         line.append(f"{grid.title}", style="bold")
         line.append(f" ({grid.unit})" if grid.unit else "", style="dim")
         if grid.color_scale:
-            lo, hi = grid.color_scale
-            line.append(f"  colour: {lo:g} ", style="dim")
-            line.append("■", style=heat(0.0, self.app.ansi_mode))
-            line.append("■", style=heat(0.5, self.app.ansi_mode))
-            line.append("■", style=heat(1.0, self.app.ansi_mode))
-            line.append(f" {hi:g}", style="dim")
-        bar.update(line)
+            legend = heat_legend(*grid.color_scale, self.app.ansi_mode, percent=grid.color_scale[1] <= 1.0)
+            legend.no_wrap, legend.overflow = True, "ellipsis"
+            bar.update(Group(line, legend))
+        else:
+            bar.update(line)
         ansi = self.app.ansi_mode
         shape = (self.current, self.grid_index, grid.row_label, tuple(grid.columns), tuple(l for l, _ in grid.rows))
         if shape != self._shape:
@@ -248,9 +270,17 @@ class StudiesScreen(LabScreen):
         content.update(Group(*parts))
 
     # -- keys --------------------------------------------------------------------------
+    def why_not(self, action: str, parameters: tuple) -> str | None:
+        if action in ("study", "export") and not self.names:
+            return "no studies yet: press n and choose a study"
+        if action == "study" and len(self.names) < 2:
+            return f"'{self.names[0]}' is the only study"
+        if action == "grid" and (not self.view or len(self.view.grids) < 2):
+            return "this study has a single grid"
+        return None
+
     def action_grid(self, step: int) -> None:
         if not self.view or len(self.view.grids) < 2:
-            self.notify("this study has a single grid", timeout=1.5)
             return
         self.grid_index = (self.grid_index + step) % len(self.view.grids)
         self.guard(self.show_view)

@@ -5,6 +5,12 @@ fields, the study's `Field`s for presets, `JobRequest.check` and the CLI's
 list parser for placement. Submitting goes through `tui.cli.queueing.queue`
 (which checks GPUs and the MNIST folder, then writes the store); the engine
 is started in the background if none runs.
+
+Enter moves to the next field (from the last, to the Submit button); only
+ctrl+s or the Submit button queues. Escape asks before it throws away
+edited fields. The form opens filled with the last values submitted for
+that kind or study (kept in the data folder), or with a job's spec when
+it clones one; ctrl+r empties every field (the defaults).
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ from textual.widgets import Button, Input, Label, Select, Static
 from jobs.kinds import KINDS
 from jobs.schema import Field, SpecError
 from runs.db import StoreError
-from runs.records import InputError, JobRequest
+from runs.records import InputError, Job, JobRequest
+from tui import format as fmt
 from tui.presets import Preset, presets
+from tui.screens.confirm import Confirm
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,42 @@ def default_text(field: Field, spec_so_far: dict) -> str:
     if field.is_list:
         return ",".join(map(str, field.default))
     return str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
+
+
+def field_text(field: Field, value) -> str:
+    """A spec value as typed into the form (the inverse of `Field.coerce`)."""
+    if field.is_list:
+        return ",".join(map(str, value or []))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def form_values(job: Job) -> dict[str, str]:
+    """The form's fields for a copy of `job`: the spec values that are not the defaults (so that a value
+    that follows another field, such as epochs after samples, keeps following it), and its placement."""
+    kind = KINDS.get(job.kind)
+    values: dict[str, str] = {}
+    if kind is not None:
+        for f in kind.fields:
+            if f.name not in job.spec:
+                continue
+            try:
+                default = f.default_for(job.spec)
+            except Exception:  # noqa: BLE001 - a default that cannot be worked out: keep the value
+                default = object()
+            if job.spec[f.name] != default:
+                values[f.name] = field_text(f, job.spec[f.name])
+    placement = job.placement or {}
+    if job.priority:
+        values["priority"] = str(job.priority)
+    if placement.get("gpu") is not None:
+        values["gpu"] = str(placement["gpu"])
+    if placement.get("exclude_gpus"):
+        values["exclude_gpu"] = ",".join(map(str, placement["exclude_gpus"]))
+    if job.max_attempts != 2:
+        values["max_attempts"] = str(job.max_attempts)
+    return values
 
 
 def int_list(text: str, what: str) -> list[int]:
@@ -111,12 +155,18 @@ class FieldRow(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label(self.field_name)
-            yield Input(self.value, placeholder=self.placeholder, compact=True, id=f"field-{self.field_name}")
+            yield FieldInput(self.value, placeholder=self.placeholder, compact=True, id=f"field-{self.field_name}")
         yield Static(classes="field-error")
 
     def show_error(self, message: str | None) -> None:
         self.set_class(bool(message), "invalid")
         self.query_one(".field-error", Static).update(Text(message or ""))
+
+
+class FieldInput(Input):
+    """A form field: Enter goes to the next field, it never submits."""
+
+    BINDINGS = [Binding("enter", "screen.next_field", "next field", show=False)]
 
 
 class SubmitScreen(ModalScreen[list[int] | None]):
@@ -135,26 +185,30 @@ class SubmitScreen(ModalScreen[list[int] | None]):
     BINDINGS = [
         Binding("escape", "close", "close"),
         Binding("ctrl+s", "submit", "submit"),
+        Binding("ctrl+r", "defaults", "defaults", tooltip="empty every field: the defaults"),
         # Priority: move focus before the keys that follow are delivered (fast typing over SSH arrives
         # in one burst; without this, "1<tab>256" would all land in the first field).
         Binding("tab", "app.focus_next", "next field", show=False, priority=True),
         Binding("shift+tab", "app.focus_previous", "previous field", show=False, priority=True),
     ]
 
-    def __init__(self, live, choice: str | None = None):
+    def __init__(self, live, choice: str | None = None, values: dict[str, str] | None = None,
+                 source: str | None = None):
         super().__init__()
         self.live = live
         self.presets = {p.type: p for p in presets()}
         self.choices = [(f"{name} job", f"kind:{name}") for name in KINDS]
         self.choices += [(f"study {p.type}: {p.title.split(':', 1)[-1].strip()}", f"study:{p.type}")
                          for p in self.presets.values()]
-        values = [v for _, v in self.choices]
-        self.choice = choice if choice in values else values[0]
+        choices = [v for _, v in self.choices]
+        self.choice = choice if choice in choices else choices[0]
         self._errors: dict[str, str] = {}
+        self._given = (values, source) if values is not None else None  # a clone's values, for its kind
+        self._initial: dict[str, str] = {}  # what the fields opened with: edited means different from it
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
-            yield Static(Text("Submit", style="bold"))
+            yield Static(Text("Submit", style="bold"), id="title")
             yield Select(self.choices, value=self.choice, allow_blank=False, compact=True, id="choice")
             yield Static(id="what")
             yield VerticalScroll(id="fields")
@@ -162,8 +216,8 @@ class SubmitScreen(ModalScreen[list[int] | None]):
             yield Static(id="plan")
             yield Static(id="problem")
             with Horizontal(id="buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button("Submit (ctrl+s)", id="submit", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     async def on_mount(self) -> None:
         await self._build()
@@ -177,27 +231,51 @@ class SubmitScreen(ModalScreen[list[int] | None]):
     def preset(self) -> Preset | None:
         return self.presets.get(self.choice.split(":", 1)[1]) if self.choice.startswith("study:") else None
 
-    def _rows(self) -> list[FieldRow]:
+    def _prefill(self) -> tuple[dict[str, str], str | None]:
+        """The values the fields open with, and where they come from."""
+        if self._given is not None:
+            values, source = self._given
+            self._given = None
+            return values, source
+        remembered = self.app.ui_state.form_values(self.choice)
+        return remembered, ("your last values" if remembered else None)
+
+    def _rows(self, values: dict[str, str]) -> list[FieldRow]:
         what = self.kind.summary if self.kind is not None else self.preset.summary
         self.query_one("#what", Static).update(Text(what, style="dim"))
         if self.kind is not None:
-            rows = [FieldRow(f.name, f"{f.help}. Allowed: {f.allowed()}", default_text(f, {}))
-                    for f in self.kind.fields]
-            return rows + [FieldRow(e.name, e.help, e.placeholder) for e in PLACEMENT]
+            rows = [FieldRow(f.name, f"{f.help}. Allowed: {f.allowed()}", default_text(f, {}),
+                             values.get(f.name, "")) for f in self.kind.fields]
+            return rows + [FieldRow(e.name, e.help, e.placeholder, values.get(e.name, "")) for e in PLACEMENT]
         preset = self.preset
-        rows = [FieldRow("name", "group name; reusing a name adds runs to that group (e.g. more seeds)", preset.type)]
-        rows += [FieldRow(f.name, f"{f.help}. Allowed: {f.allowed()}", default_text(f, {}))
+        rows = [FieldRow("name", "group name; reusing a name adds runs to that group (e.g. more seeds)", preset.type,
+                         values.get("name", ""))]
+        rows += [FieldRow(f.name, f"{f.help}. Allowed: {f.allowed()}", default_text(f, {}), values.get(f.name, ""))
                  for f in (*preset.options, *preset.overrides)]
         return rows
 
     async def _build(self) -> None:
+        values, source = self._prefill()
+        title = Text("Submit", style="bold")
+        if source:
+            title.append(f"  filled with {source} (ctrl+r: the defaults)", style="dim")
+        self.query_one("#title", Static).update(title)
         box = self.query_one("#fields", VerticalScroll)
         await box.remove_children()
-        await box.mount_all(self._rows())
+        await box.mount_all(self._rows(values))
+        self._initial = self.raw()
         self.validate()
         inputs = list(self.query("#fields Input"))
         if inputs:
-            inputs[0].focus()
+            self.set_focus(inputs[0])  # now: the keys typed right after `n` go into it
+
+    def on_key(self, event) -> None:
+        """Keys typed in the same burst as the `n` that opened the form reach the form before its first
+        field exists; once it has the focus, they are typed into it (not lost)."""
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            event.stop()
+            focused.insert_text_at_cursor(event.character)
 
     async def on_select_changed(self, event: Select.Changed) -> None:
         if event.value != self.choice and isinstance(event.value, str):
@@ -249,7 +327,7 @@ class SubmitScreen(ModalScreen[list[int] | None]):
                     options, overrides = preset.options_from(raw)
                     requests = preset.plan(options, overrides, self.live.store)
                     name = (raw.get("name") or "").strip() or preset.type
-                    summary = f"will queue {len(requests)} job(s) as study '{name}'"
+                    summary = f"will queue {fmt.plural(len(requests), 'job')} as study '{name}'"
         except (SpecError, InputError) as exc:
             errors.setdefault("_", str(exc))
         except Exception as exc:  # noqa: BLE001 - a study's own plan() failing must not close the form
@@ -258,15 +336,25 @@ class SubmitScreen(ModalScreen[list[int] | None]):
             row.show_error(errors.get(row.field_name))
         self.query_one("#problem", Static).update(Text(errors.get("_", "")))
         self.query_one("#plan", Static).update(
-            Text(summary, style="green") if not errors else Text(f"{len(errors)} problem(s) to fix", style="red"))
+            Text(summary, style="green") if not errors else Text(f"{fmt.plural(len(errors), 'problem')} to fix",
+                                                                 style="red"))
         self.query_one("#submit", Button).disabled = bool(errors)
         self._errors = errors
         return errors
 
-    # -- submitting ---------------------------------------------------------------------
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
+    # -- moving, leaving ------------------------------------------------------------------
+    def action_next_field(self) -> None:
+        """Enter in a field: the next field; from the last one, the Submit button (Enter there submits)."""
+        inputs = list(self.query("#fields Input"))
+        here = self.focused
+        if here in inputs and here is not inputs[-1]:
+            self.set_focus(inputs[inputs.index(here) + 1])
+        else:
+            self.set_focus(self.query_one("#submit", Button))
+
+    def edited(self) -> list[str]:
+        """The fields changed since the form opened."""
+        return [name for name, value in self.raw().items() if value != self._initial.get(name, "")]
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "submit":
@@ -275,7 +363,22 @@ class SubmitScreen(ModalScreen[list[int] | None]):
             self.action_close()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        edited = self.edited()
+        if not edited:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm(f"Throw away what you typed ({fmt.plural(len(edited), 'edited field')}: "
+                                     f"{', '.join(edited)})?", yes="Discard", no="Keep editing"), answered)
+
+    def action_defaults(self) -> None:
+        for inp in self.query("#fields Input"):
+            inp.value = ""
+        self.query_one("#title", Static).update(Text("Submit", style="bold"))
 
     def action_submit(self) -> None:
         from tui.cli.queueing import queue
@@ -297,13 +400,15 @@ class SubmitScreen(ModalScreen[list[int] | None]):
                 requests = preset.plan(options, overrides, self.live.store)
                 name = (raw.get("name") or "").strip() or preset.type
                 ids = queue(requests, study=(name, preset.type, {**options, **overrides}), start_engine=False)
-                what = f"study '{name}': {len(ids)} job(s) queued (jobs {ids[0]}-{ids[-1]})"
+                what = f"study '{name}': {fmt.plural(len(ids), 'job')} queued (jobs {ids[0]}-{ids[-1]})"
         except (SpecError, InputError, StoreError) as exc:
             self.query_one("#problem", Static).update(Text(str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - say it, keep the form open
             self.query_one("#problem", Static).update(Text(f"{type(exc).__name__}: {exc}"))
             return
+        # the next form for this kind opens with these values (not the dependencies: they were for this job)
+        self.app.ui_state.remember_form(self.choice, {k: v for k, v in raw.items() if k != "after"})
         self.app.notify(what, timeout=4)
         self.app.ensure_engine()
         self.dismiss(ids)

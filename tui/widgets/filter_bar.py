@@ -8,16 +8,17 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from tui import format as fmt
 from tui.jobquery import SORTS, Query
 
 
 class FilterBar(Horizontal):
     DEFAULT_CSS = """
     FilterBar { height: 1; }
-    FilterBar > Input { display: none; width: 1fr; height: 1; border: none; padding: 0 1; }
+    FilterBar > Input { display: none; width: 1fr; }
     FilterBar.editing > Input { display: block; }
     FilterBar.editing > #filter-summary { display: none; }
-    FilterBar > #filter-summary { width: 1fr; }
+    FilterBar > #filter-summary { width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     FilterBar > #filter-count { width: auto; color: $text-muted; }
     """
 
@@ -35,20 +36,27 @@ class FilterBar(Horizontal):
         self.placeholder = placeholder or "status:running kind:train net=10.1 words…"
         self.sort, self.reverse = "queue", False
         self.shown, self.total = 0, 0
+        self.shared = ""  # what every listed job shares (the spec column shows only what differs)
 
     def compose(self) -> ComposeResult:
-        yield Input(self.text, placeholder=self.placeholder, id="filter-input")
+        # compact: one row, no border (a bordered input needs three rows, and in one its border hides the text)
+        yield Input(self.text, placeholder=self.placeholder, compact=True, id="filter-input")
         yield Static(id="filter-summary")
         yield Static(id="filter-count")
 
     def on_mount(self) -> None:
         self._summarise()
 
+    @property
+    def editing(self) -> bool:
+        return self.has_class("editing")
+
     def edit(self) -> None:
+        """Show the input and focus it now (not after the keys already waiting): what is typed next lands in it."""
         self.add_class("editing")
         box = self.query_one(Input)
         box.value = self.text
-        box.focus()
+        self.screen.set_focus(box)
         box.cursor_position = len(box.value)
 
     def set_text(self, text: str) -> None:
@@ -63,10 +71,19 @@ class FilterBar(Horizontal):
     def set_counts(self, shown: int, total: int) -> None:
         if (shown, total) == (self.shown, self.total) and self.total:
             return
-        old = f"{self.shown} of {self.total} " if self.shown != self.total else f"{self.total} jobs "
+        old = self._count_text(self.shown, self.total)
         self.shown, self.total = shown, total
-        text = f"{shown} of {total} " if shown != total else f"{total} jobs "
+        text = self._count_text(shown, total)
         self.query_one("#filter-count", Static).update(Text(text, style="dim"), layout=len(text) != len(old))
+
+    def set_shared(self, shared: str) -> None:
+        if shared != self.shared:
+            self.shared = shared
+            self._summarise()
+
+    @staticmethod
+    def _count_text(shown: int, total: int) -> str:
+        return f" {shown:,} of {total:,} " if shown != total else f" {fmt.plural(total, 'job')} "
 
     def _summarise(self) -> None:
         query = Query.parse(self.text)
@@ -79,6 +96,9 @@ class FilterBar(Horizontal):
         out.append(f"  sort: {SORTS[self.sort][0]}{' (reversed)' if self.reverse else ''}", style="dim")
         if query.problems:
             out.append(f"  {query.problems[0]}", style="red")
+        elif self.shared:
+            out.append("  all: ", style="dim")
+            out.append(self.shared)
         self.query_one("#filter-summary", Static).update(out)
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -37,9 +37,12 @@ class JobTable(ScrollView, can_focus=True):
     JobTable:focus > .job-table--cursor {
         background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
     }
-    JobTable:ansi > .job-table--cursor { text-style: reverse; }
+    JobTable:ansi > .job-table--cursor { text-style: underline; }
+    JobTable:ansi:focus > .job-table--cursor { text-style: reverse bold; }
     JobTable > .job-table--empty { color: $text-muted; }
     """
+    # Focus shows on the cursor row (reverse when focused, underlined when not): no bar, the columns need
+    # every cell of an 80-column terminal.
     COMPONENT_CLASSES = {"job-table--header", "job-table--cursor", "job-table--empty"}
 
     BINDINGS = [
@@ -81,16 +84,23 @@ class JobTable(ScrollView, can_focus=True):
         self._columns: list[job_rows.Column] = []
         self._columns_for: tuple[int, int] | None = None
         self._cache: OrderedDict[tuple, Strip] = OrderedDict()
+        self.spec_column = job_rows.SpecColumn()
 
     # -- data ----------------------------------------------------------------
     @property
     def current(self) -> int | None:
         return self.ids[self.cursor] if 0 <= self.cursor < len(self.ids) else None
 
-    def set_rows(self, ids: list[int], lookup: dict[int, Job], *, keep: int | None = None) -> None:
+    def set_rows(self, ids: list[int], lookup: dict[int, Job], *, keep: int | None = None,
+                 spec_column: job_rows.SpecColumn | None = None, empty: str | None = None) -> None:
         """Show `ids` in this order; the cursor stays on the same job (or `keep`) if it is still shown."""
         follow = keep if keep is not None else self.current
         self.ids, self.lookup = ids, lookup
+        if empty is not None:
+            self.empty_text = empty
+        if spec_column is not None and spec_column is not self.spec_column:
+            self.spec_column = spec_column
+            self._cache.clear()
         if follow is not None and follow in lookup:
             try:
                 index = ids.index(follow)
@@ -226,7 +236,7 @@ class JobTable(ScrollView, can_focus=True):
         key = (job.id, job.seq, width, is_cursor, marked, self.has_focus, self.engine_running)
         strip = self._cache.get(key)
         if strip is None:
-            text = job_rows.row_text(job, columns, self.engine_running, marked)
+            text = job_rows.row_text(job, columns, self.engine_running, marked, self.spec_column)
             base = self.get_component_rich_style("job-table--cursor") if is_cursor else self.rich_style
             strip = self._strip(text, width, base)
             self._cache[key] = strip

@@ -22,17 +22,20 @@ from tui.widgets.job_table import JobTable
 class JobsPane(Vertical):
     DEFAULT_CSS = """
     JobsPane { height: 1fr; }
-    JobsPane > #job-note { height: 1; color: $text-muted; }
+    JobsPane > #job-note { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, live: Live, *, query: str = "", sort: str = "queue", reverse: bool = False,
-                 marks: bool = False, empty: str = "no jobs", id: str | None = None):
+                 marks: bool = False, empty: str = "no jobs", base_query: str = "", id: str | None = None):
         super().__init__(id=id)
         self.live = live
         self.query_text, self.sort, self.reverse = query, sort, reverse
         self.marks = marks
-        self.empty = empty
+        self.empty = empty              # said when there is nothing to list at all
+        self.base_query = base_query    # the pane's own filter (history: finished runs), not the person's
         self._query = Query.parse(query)
+        self._spec_for: frozenset | None = None
+        self._spec_column = job_rows.SpecColumn()
 
     def compose(self) -> ComposeResult:
         yield FilterBar(self.query_text)
@@ -70,8 +73,28 @@ class JobsPane(Vertical):
     def rearrange(self, keep: int | None = None) -> None:
         ids = arrange(self.live.jobs.values(), self._query, self.sort, self.reverse)
         self.table.set_engine_running(self.live.engine_running)
-        self.table.set_rows(ids, self.live.jobs, keep=keep)
+        spec = self._spec_of(ids)
+        self.table.set_rows(ids, self.live.jobs, keep=keep, spec_column=spec, empty=self._empty_text(ids))
         self.filter_bar.set_counts(len(ids), len(self.live.jobs))
+        self.filter_bar.set_shared(spec.shared())
+
+    def _spec_of(self, ids: list[int]) -> job_rows.SpecColumn:
+        """What tells the listed jobs apart; recomputed only when the set of listed jobs changed."""
+        key = frozenset(ids)
+        if key != self._spec_for:
+            self._spec_for = key
+            self._spec_column = job_rows.SpecColumn.of(self.live.jobs[i] for i in ids)
+        return self._spec_column
+
+    def _empty_text(self, ids: list[int]) -> str:
+        """Why the list is empty: nothing at all yet, or a filter that matches nothing (and how to clear it)."""
+        if ids:
+            return self.empty
+        base = self.base_query.split()
+        own = " ".join(t for t in self.query_text.split() if t not in base)
+        if own:
+            return f"no jobs match `{own}` (Esc clears the filter)"
+        return self.empty
 
     # -- filter and sort -----------------------------------------------------------
     def set_query(self, text: str) -> None:
@@ -115,13 +138,16 @@ class JobsPane(Vertical):
         if job is None:
             self._note(note, Text(""))
             return
+        # the whole reason first (the row has only room for its short form), then the whole spec
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"#{job.id} ", style="bold")
+        why = job_rows.note_text(job, self.live.engine_running)
+        if why.plain:
+            line.append_text(why)
+            line.append(" · ")
         line.append(f"{job.kind} {job.short_spec()}")
         if job.study:
             line.append(f" · study {job.study}", style="dim")
-        line.append(" · ")
-        line.append_text(job_rows.note_text(job, self.live.engine_running))
         self._note(note, line)
 
     def _note(self, note: Static, line: Text) -> None:

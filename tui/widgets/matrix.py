@@ -1,13 +1,16 @@
 """Matrix tables (`{"matrix": [[...]], "labels", "row_labels", "rows", "columns", "color_scale", "diagonal"}`)
-as coloured rich tables: a confusion matrix shaded by count, an accuracy matrix coloured on its scale."""
+as coloured rich tables: a confusion matrix shaded by count, an accuracy matrix coloured on its own fixed
+scale (0-100 % for accuracies: a 45 % cell never looks like a 95 % one), with a legend under it."""
 
 from __future__ import annotations
 
 from rich import box
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from tui.colors import heat, position, shade
+from tui import format as fmt
+from tui.colors import heat, heat_legend, position, shade
 
 
 def cell_text(value, scale: tuple[float, float] | None) -> str:
@@ -19,12 +22,12 @@ def cell_text(value, scale: tuple[float, float] | None) -> str:
         return str(value)
     if isinstance(value, float):
         if scale is not None and scale[1] <= 1.0 and 0.0 <= value <= 1.0:
-            return f"{value * 100:.1f}"
-        return f"{value:.4g}"
+            return f"{value * 100:.{fmt.ACCURACY_DECIMALS}f}"
+        return fmt.number(value)
     return str(value)
 
 
-def matrix_table(name: str, payload: dict, ansi: bool) -> Table:
+def matrix_table(name: str, payload: dict, ansi: bool):
     matrix = payload["matrix"]
     if not isinstance(matrix, list) or not all(isinstance(r, list) for r in matrix):
         raise ValueError("'matrix' is not a list of rows")
@@ -39,8 +42,7 @@ def matrix_table(name: str, payload: dict, ansi: bool) -> Table:
     rows_what, cols_what = payload.get("rows", ""), payload.get("columns", "")
     caption = f"rows: {rows_what} · columns: {cols_what}" if rows_what or cols_what else None
     unit = " (%)" if scale is not None and scale[1] <= 1.0 else ""
-    table = Table(box=box.SIMPLE, title=f"{name}{unit}", title_justify="left",
-                  title_style="bold", caption=caption, caption_justify="left", caption_style="dim",
+    table = Table(box=box.SIMPLE, caption=caption, caption_justify="left", caption_style="dim",
                   pad_edge=False, padding=(0, 1))
     table.add_column("", style="bold", justify="right", no_wrap=True)
     for label in labels[:width]:
@@ -58,4 +60,8 @@ def matrix_table(name: str, payload: dict, ansi: bool) -> Table:
             cells.append(text)
         cells += [Text("")] * (width - len(cells))
         table.add_row(row_labels[i] if i < len(row_labels) else str(i), *cells)
-    return table
+    # the title on a line of its own: a table's title wraps at the table's width
+    title = Text(f"{payload.get('title') or name}{unit}", style="bold")
+    if scale is None:
+        return Group(title, table)
+    return Group(title, table, heat_legend(*scale, ansi, percent=bool(unit)))

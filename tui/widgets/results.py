@@ -17,7 +17,7 @@ from rich.pretty import Pretty
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.colors import DIGIT_COLORS, SERIES
+from tui.colors import DIGIT_COLORS, SERIES, rich_color
 from tui.widgets.matrix import matrix_table
 from tui.widgets.plot import Plot
 
@@ -63,9 +63,7 @@ def scatter_key(payload: dict) -> Text:
     if labels:
         out.append(f"{name}: ", style="dim")
     for i, label in enumerate(labels):
-        colour = DIGIT_COLORS[i % len(DIGIT_COLORS)]
-        rich_colour = ("bright_" + colour[:-1]) if colour.endswith("+") else colour
-        out.append("●", style=rich_colour)
+        out.append("●", style=rich_color(DIGIT_COLORS[i % len(DIGIT_COLORS)]))
         out.append(f"{label} ")
     return out
 
