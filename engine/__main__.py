@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def ray_executor(target: str, args: argparse.Namespace, data: str):
     """The Ray backend's executor (imports Ray); ValueError with what to do if it cannot be had."""
-    ray_config.require_ray()
     ray_config.check(target)
+    ray_config.require_ray()
     from engine.ray_executor import RayExecutor
 
     return RayExecutor(target, gpu_slots=args.gpu_slots, cpu_slots=args.cpu_slots, preload_data=data,

@@ -197,7 +197,8 @@ class SlotActor:
             for name, blob in files.items():
                 if plain_name(name):
                     write_private(out / name, blob)
-            data_dir = self._data_dir(order["data"], data[0] if data else None)
+            shipped = data[0] if data else None
+            data_dir = self._data_dir(order["data"], None if shipped is None else lambda: ray.get(shipped))
         except Exception as exc:  # noqa: BLE001 - the job fails with it; the slot stays
             yield encode(["ended", "failed", None, _reason(exc), self._stats()])
             return
@@ -247,31 +248,11 @@ class SlotActor:
                 self.waiting.pop((job_id, run, filename), None)
         return fetch
 
-    def _data_dir(self, data: dict, shipped) -> str | None:
-        """The MNIST folder to read: the engine's folder if this node has it intact, else the shipped copy."""
-        from jobs import data as mnist
-        from jobs.mnist_files import DataError
-
+    def _data_dir(self, data: dict, shipped: Callable[[], dict] | None) -> str | None:
         folder = data.get("folder")
-        if folder in self.data_dirs:
-            return self.data_dirs[folder]
-        try:
-            mnist.arrays(folder)
-            self.data_dirs[folder] = folder
-            return folder
-        except DataError:
-            if shipped is None:
-                raise
-        import ray
-
-        copy: dict[str, bytes] = ray.get(shipped)
-        target = self.data_root / sha256("".join(sorted(f"{n}:{sha256(b)}" for n, b in copy.items())).encode())[:16]
-        for name, blob in copy.items():
-            if plain_name(name) and not ((target / name).is_file() and (target / name).stat().st_size == len(blob)):
-                write_private(target / name, blob)
-        mnist.arrays(str(target))  # verifies the checksums
-        self.data_dirs[folder] = str(target)
-        return str(target)
+        if folder not in self.data_dirs:
+            self.data_dirs[folder] = mnist_folder(folder, shipped, self.data_root)
+        return self.data_dirs[folder]
 
     def _stats(self) -> dict:
         if self.device.startswith("cuda"):
@@ -280,6 +261,27 @@ class SlotActor:
             torch.cuda.empty_cache()
         gc.collect()
         return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def mnist_folder(folder: str | None, shipped: Callable[[], dict] | None, data_root: Path) -> str | None:
+    """The MNIST folder a job on this node reads: the engine's `folder` if this node has it intact, else the
+    copy the engine shipped (`shipped()`: the files' bytes by name), written once per node under `data_root`."""
+    from jobs import data as mnist
+    from jobs.mnist_files import DataError
+
+    try:
+        mnist.arrays(folder)
+        return folder
+    except DataError:
+        if shipped is None:
+            raise
+    copy = shipped()
+    target = data_root / sha256("".join(sorted(f"{n}:{sha256(b)}" for n, b in copy.items())).encode())[:16]
+    for name, blob in copy.items():
+        if plain_name(name) and not ((target / name).is_file() and (target / name).stat().st_size == len(blob)):
+            write_private(target / name, blob)
+    mnist.arrays(str(target))  # verifies the checksums
+    return str(target)
 
 
 def _reason(exc: BaseException) -> str:

@@ -224,3 +224,18 @@ def test_a_lost_node_requeues_its_jobs_elsewhere_and_a_second_loss_fails_them_wi
     lost = wait_until(lambda: len(x := [s for s in store.engine_row()["slots"] if s["lost"]]) == 4 and x, 30, 0.2,
                       "both nodes' slots to be listed as lost")
     assert all(s["problem"].startswith("node lost at ") and not s["ready"] for s in lost)
+
+
+def test_a_file_that_arrives_damaged_or_named_outside_its_folder_is_refused(tmp_path):
+    from engine.ray_executor import Node, RayExecutor, RaySlot
+
+    slot = RaySlot("n1.gpu0", Node("0" * 56, "n1", "host", [], 1, 2), True, 1, 1, 0, run_dir=str(tmp_path / "7"))
+    store_file = RayExecutor("local")._store_file  # no Ray started: only the engine's side of a report
+    good = b"weights"
+    store_file(slot, {"path": "weights.pt", "meta": {"sha256": hashlib.sha256(good).hexdigest()}, "data": good})
+    assert (tmp_path / "7" / "weights.pt").read_bytes() == good
+    with pytest.raises(ValueError, match="arrived damaged"):
+        store_file(slot, {"path": "weights.pt", "meta": {"sha256": hashlib.sha256(good).hexdigest()}, "data": b"x"})
+    with pytest.raises(ValueError, match="not a plain file name"):
+        store_file(slot, {"path": "../weights.pt", "meta": {}, "data": good})
+    assert (tmp_path / "7" / "weights.pt").read_bytes() == good and not (tmp_path / "weights.pt").exists()
