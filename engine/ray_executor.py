@@ -407,7 +407,7 @@ class RayExecutor:
                 continue
             if s.unclear is not None and now - s.unclear[0] > LOSS_GRACE_S:
                 _kill_quietly(s.actor)
-                self._lost(s, f"slot actor unreachable: {s.unclear[1]}")
+                self._lost(s, f"slot actor on node {s.node.describe()} unreachable: {s.unclear[1]}")
                 self._start_actor(s)
             elif s.ready_ref is not None and now - s.created > self.ready_timeout_s:
                 _kill_quietly(s.actor)
