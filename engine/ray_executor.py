@@ -11,7 +11,8 @@ and the slots of a lost node stay listed as lost. Nodes that join later get slot
 Slot names are `n<k>.gpu<i>` (`n<k>.cpu<i>`): n1, n2, ... number the nodes in the order this engine
 first saw them; i is the GPU's index on its node, as nvidia-smi there lists it, and that is what
 `--gpu`/`--exclude-gpu` mean on a cluster. A node's labels (`submit --node LABEL`) are its custom
-resources (`ray start --resources '{"bigmem": 1}'`) and its Ray node labels as KEY=VALUE.
+resources (`ray start --resources '{"bigmem": 1}'`, and Ray's own `accelerator_type:A100`) and its Ray node
+labels as KEY=VALUE.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ STATS_S = 5.0            # how often each ready actor is asked for its GPU's use
 LOSS_GRACE_S = 5.0       # a broken stream whose cause is unclear waits this long for the node's verdict
 BACKOFF_S = (1, 2, 5, 10, 30, 60)
 STANDARD_RESOURCES = {"CPU", "GPU", "TPU", "HPU", "NPU", "memory", "object_store_memory"}
-INTERNAL_PREFIXES = ("node:", "accelerator_type:", "ray.io/", "TPU-")
+INTERNAL_PREFIXES = ("node:", "ray.io/", "TPU-")  # Ray's own; its accelerator_type:A100 is a useful label
 RemoteSlot = ray.remote(max_concurrency=4, max_restarts=0, max_task_retries=0)(SlotActor)
 ActorDied = getattr(ray.exceptions, "ActorDiedError", ray.exceptions.RayActorError)
 ActorUnavailable = getattr(ray.exceptions, "ActorUnavailableError", ())  # Ray >= 2.10: death not confirmed yet
@@ -169,7 +170,7 @@ class RayExecutor:
         ).remote(slot.threads, slot.gpu_slot, self.pretend, os.environ.get("MNISTLAB_KINDS"), self.scratch)
         slot.ready_ref = slot.actor.ready.remote(self.preload_data)
         slot.created, slot.ready, slot.restart_at, slot.kill_reason, slot.unclear = time.monotonic(), False, None, None, None
-        slot.stats, slot.stats_ref = {}, None
+        slot.stats, slot.stats_ref, slot.pid, slot.pid_started = {}, None, None, None
 
     def slots(self) -> list[SlotState]:
         return [SlotState(
@@ -426,6 +427,7 @@ class RayExecutor:
         self.stopping = True
         for s in self.slot_list:
             if s.actor is not None and not s.lost:
+                s.kill_reason = "the engine was stopped"
                 _kill_quietly(s.actor)
 
     def _final(self) -> list[Event]:

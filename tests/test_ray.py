@@ -42,7 +42,6 @@ def cluster(mnist_dir, tmp_path_factory):
         env.setenv("MNISTLAB_KINDS", "tests.kind_probe")
         env.setenv("MNISTLAB_DATA", str(mnist_dir))
         env.setenv("MNISTLAB_RAY_SCRATCH", str(tmp_path_factory.mktemp("node-scratch")))
-        env.setenv("RAY_AUTH_MODE", "disabled")
         for name in ("MNISTLAB_RAY", "MNISTLAB_FAKE_GPUS", "MNISTLAB_GPU_SLOTS", "MNISTLAB_CPU_SLOTS", "MNISTLAB_HOME"):
             env.delenv(name, raising=False)
         small = {"object_store_memory": 80 * 2**20}
