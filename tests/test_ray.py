@@ -93,8 +93,8 @@ def sha256(path) -> str:
 def test_eight_jobs_on_four_pretend_gpus_each_on_its_own_gpu_with_the_local_executors_accuracies(engine, tmp_path):
     home, engine_pid = engine
     specs = [{**TINY, "seed": seed} for seed in range(8)]
-    ids = Store(home).submit([JobRequest("train", spec, node=SPARE if seed >= 6 else None)
-                              for seed, spec in enumerate(specs)])
+    placement = {4: {"exclude_gpus": [0]}, 5: {"gpu": 1}, 6: {"node": SPARE}, 7: {"node": SPARE}}
+    ids = Store(home).submit([JobRequest("train", spec, **placement.get(seed, {})) for seed, spec in enumerate(specs)])
     jobs = [wait_done(home, i) for i in ids]
     assert [j.status for j in jobs] == ["done"] * 8, [j.reason for j in jobs]
 
@@ -104,6 +104,7 @@ def test_eight_jobs_on_four_pretend_gpus_each_on_its_own_gpu_with_the_local_exec
         assert job.slot.endswith(f".gpu{slot['gpu']}") and slot["pretend"]
         assert job.repro["device"]["cuda_visible_devices"] == str(slot["gpu"])  # set by Ray in the actor
         assert job.repro["ray"]["node_id"] == slot["node"] and job.repro["ray"]["actor_pid"] == slot["worker_pid"]
+    assert slots[jobs[4].slot]["gpu"] == slots[jobs[5].slot]["gpu"] == 1  # GPU 1 of a node, as asked
     assert all(SPARE in slots[j.slot]["labels"] for j in jobs[6:])  # `--node spare` placed them there
     store = EngineStore(home)
     spans: dict[str, list] = {}
@@ -125,6 +126,19 @@ def test_eight_jobs_on_four_pretend_gpus_each_on_its_own_gpu_with_the_local_exec
     assert {j.repro["device"]["torch_threads"] for j in jobs + local_jobs} == {THREADS}
     assert [j.result["test_accuracy"] for j in jobs] == [j.result["test_accuracy"] for j in local_jobs]
     assert [j.result["test_loss"] for j in jobs] == [j.result["test_loss"] for j in local_jobs]
+
+
+def test_submit_checks_gpus_and_node_labels_against_the_clusters_slots(engine, cli, monkeypatch):
+    home, _ = engine
+    monkeypatch.setenv("MNISTLAB_HOME", str(home))
+    before = len(Store(home).jobs())
+    refused = cli("submit", "train", "--node", "bigmem")
+    assert refused.code == 2 and "node label 'bigmem' is not allowed; allowed: spare" in " ".join(refused.err.split())
+    refused = cli("submit", "train", "--gpu", "2")
+    assert refused.code == 2 and "gpu 2 is not allowed; allowed: 0, 1" in refused.err
+    refused = cli("submit", "train", "--exclude-gpu", "0,1")
+    assert refused.code == 2 and "excludes every GPU on the engine's cluster nodes" in " ".join(refused.err.split())
+    assert len(Store(home).jobs()) == before
 
 
 def test_files_come_back_with_the_sha256_the_node_wrote(engine):
