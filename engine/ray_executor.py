@@ -272,8 +272,9 @@ class RayExecutor:
                         self._send_input(s, payload)
                         continue
                 except Exception as exc:  # noqa: BLE001 - this job fails with it, the engine and the slot go on
-                    self._fail(s, f"the engine could not store file {payload.get('path')!r} of this job: "
-                                  f"{type(exc).__name__}: {exc}")
+                    what = (f"store file {payload.get('path')!r} of this job" if name == "artifact" else
+                            f"send file {payload.get('file')!r} of run {payload.get('run')} to this job")
+                    self._fail(s, f"the engine could not {what}: {type(exc).__name__}: {exc}")
                     return
                 batch.append((name, payload))
             if batch:
@@ -305,7 +306,8 @@ class RayExecutor:
     def _fail(self, s: RaySlot, reason: str) -> None:
         """The job fails with `reason`; its actor is replaced (its stream may be half-read)."""
         log.error("slot %s: job %s: %s", s.name, s.job_id, reason)
-        self.events.append(JobEnded(s.job_id, "failed", None, reason, {}))
+        if s.job_id is not None:
+            self.events.append(JobEnded(s.job_id, "failed", None, reason, {}))
         s.job_id, s.stream, s.kill_reason = None, None, "replaced after a job it ran could not be stored"
         _kill_quietly(s.actor)
         self._start_actor(s)
@@ -360,13 +362,12 @@ class RayExecutor:
         s.pid, s.pid_started, s.gpu, s.pretend = info["pid"], info["started"], info["gpu"], info["pretend"]
         s.stats = {"gpu_name": info["gpu_name"]} if info["gpu_name"] else {}
         s.stats_at = time.monotonic()
-        kind = "gpu" if s.gpu_slot else "cpu"
         if s.gpu_slot:
             s.name = self._unique(f"{s.node.short}.gpu{info['gpu']}", s)
             s.label = (f"gpu {info['gpu']} ({info['gpu_name']}{', runs on cpu' if s.pretend else ''}) "
                        f"on {s.node.short} {s.node.host}")
         else:
-            s.label = f"{kind} ({s.threads} threads) on {s.node.short} {s.node.host}"
+            s.label = f"cpu ({s.threads} threads) on {s.node.short} {s.node.host}"
         if info.get("code") != _engine_code():
             log.warning("slot %s runs mnistlab %s, the engine %s", s.name, info.get("code"), _engine_code())
         log.info("slot %s ready: actor %d, %s", s.name, s.pid, s.label)
