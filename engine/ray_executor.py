@@ -29,6 +29,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from engine.executor import Event, JobEnded, JobLost, JobOrder, Reports, SlotReady, SlotState, SlotUnavailable
+from engine.local_executor import BACKOFF_S
 from engine.protocol import ReportError, decode
 from engine.ray_slot import SlotActor, plain_name
 from jobs.context import atomic_write
@@ -40,7 +41,6 @@ log = logging.getLogger("mnistlab.engine")
 REFRESH_S = 1.0          # how often the node list is read (joins, losses)
 STATS_S = 5.0            # how often each ready actor is asked for its GPU's use (and so proves alive)
 LOSS_GRACE_S = 5.0       # a broken stream whose cause is unclear waits this long for the node's verdict
-BACKOFF_S = (1, 2, 5, 10, 30, 60)
 STANDARD_RESOURCES = {"CPU", "GPU", "TPU", "HPU", "NPU", "memory", "object_store_memory"}
 INTERNAL_PREFIXES = ("node:", "ray.io/", "TPU-")  # Ray's own; its accelerator_type:A100 is a useful label
 RemoteSlot = ray.remote(max_concurrency=4, max_restarts=0, max_task_retries=0)(SlotActor)
@@ -169,8 +169,9 @@ class RayExecutor:
             scheduling_strategy=NodeAffinitySchedulingStrategy(slot.node.id, soft=False),
         ).remote(slot.threads, slot.gpu_slot, self.pretend, os.environ.get("MNISTLAB_KINDS"), self.scratch)
         slot.ready_ref = slot.actor.ready.remote(self.preload_data)
-        slot.created, slot.ready, slot.restart_at, slot.kill_reason, slot.unclear = time.monotonic(), False, None, None, None
-        slot.stats, slot.stats_ref, slot.pid, slot.pid_started = {}, None, None, None
+        slot.created, slot.ready, slot.restart_at = time.monotonic(), False, None
+        slot.kill_reason = slot.unclear = slot.stats_ref = slot.pid = slot.pid_started = None
+        slot.stats = {}
 
     def slots(self) -> list[SlotState]:
         return [SlotState(

@@ -20,11 +20,9 @@ Ray never imports torch in the engine: this module imports it only inside the ac
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import queue
-import resource
 import shutil
 import tempfile
 import threading
@@ -33,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from engine.protocol import encode
-from engine.worker import BatchingContext
+from engine.worker import BatchingContext, after_job
 from jobs.context import atomic_write
 
 INPUT_WAIT_S = 300.0   # how long a job waits for a file of another run before it goes on without it
@@ -200,7 +198,7 @@ class SlotActor:
             shipped = data[0] if data else None
             data_dir = self._data_dir(order["data"], None if shipped is None else lambda: ray.get(shipped))
         except Exception as exc:  # noqa: BLE001 - the job fails with it; the slot stays
-            yield encode(["ended", "failed", None, _reason(exc), self._stats()])
+            yield encode(["ended", "failed", None, _reason(exc), after_job(self.device)])
             return
         reports: queue.Queue = queue.Queue()
         ctx = ShippingContext(reports.put, self.cancel_event, fetch=self._fetch_for(job_id, lambda: ctx),
@@ -232,7 +230,7 @@ class SlotActor:
         while not reports.empty():
             yield encode(["events", reports.get()])
         status, result, reason = ended[0]
-        yield encode(["ended", status, result, reason, self._stats()])
+        yield encode(["ended", status, result, reason, after_job(self.device)])
 
     def _fetch_for(self, job_id: int, context: Callable[[], ShippingContext]):
         def fetch(run: int, filename: str, path: Path) -> None:
@@ -253,14 +251,6 @@ class SlotActor:
         if folder not in self.data_dirs:
             self.data_dirs[folder] = mnist_folder(folder, shipped, self.data_root)
         return self.data_dirs[folder]
-
-    def _stats(self) -> dict:
-        if self.device.startswith("cuda"):
-            import torch
-
-            torch.cuda.empty_cache()
-        gc.collect()
-        return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def mnist_folder(folder: str | None, shipped: Callable[[], dict] | None, data_root: Path) -> str | None:

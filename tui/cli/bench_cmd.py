@@ -70,7 +70,8 @@ def ray_bench(results: dict, as_json: bool, out: Path | None) -> None:
                   f"{results['ratio_jobs_per_minute']:.3f} (medians)")
     for name, r in (("ray", ray), ("local", local)):
         lat = r["latency"]["submit_to_running_s"]
-        console.print(f"submit -> running ({name}): median {lat['median'] * 1000:.0f} ms, max {lat['max'] * 1000:.0f} ms")
+        console.print(f"submit -> running ({name}): median {lat['median'] * 1000:.0f} ms, "
+                      f"max {lat['max'] * 1000:.0f} ms")
 
 
 def _register_bench_commands() -> None:
