@@ -220,8 +220,11 @@ def test_a_lost_node_requeues_its_jobs_elsewhere_and_a_second_loss_fails_them_wi
     for job_id in (resumed, lost_twice):
         assert again[job_id].started_at - removed < 10  # running elsewhere within 10 s of the loss (store's times)
         first = EngineStore(home).attempts(job_id)[0]
-        assert first["outcome"] == "crashed" and first["reason"].startswith(f"node {short[first_node.node_id]} ")
-        assert f"id {first_node.node_id[:12]}" in first["reason"] and " lost: " in first["reason"]
+        # Ray's health check (1 s x 3 here) names the node lost; an actor that stops answering before it does
+        # is given up on after 5 s, its reason naming the node as well
+        assert first["outcome"] == "crashed" and first["reason"].startswith(
+            (f"node {short[first_node.node_id]} ", f"slot actor on node {short[first_node.node_id]} ")), first
+        assert f"id {first_node.node_id[:12]}" in first["reason"]
     done = wait_done(home, resumed)
     assert done.status == "done" and done.result["resumed_from_epoch"] >= 1
     assert [step for step, _ in store.series(resumed, "val/accuracy")] == [1, 2, 3]  # the whole history, once
@@ -231,9 +234,10 @@ def test_a_lost_node_requeues_its_jobs_elsewhere_and_a_second_loss_fails_them_wi
     c.remove_node(spare_node, allow_graceful=False)
     failed = wait_done(home, lost_twice)
     assert failed.status == "failed"
-    assert failed.reason.startswith(f"failed after 2 attempts; attempt 1: node {short[first_node.node_id]} ")
-    assert f"; attempt 2: node {short[spare_node.node_id]} " in failed.reason
-    assert f"id {spare_node.node_id[:12]}" in failed.reason
+    assert failed.reason.startswith("failed after 2 attempts; attempt 1: ")
+    first, second = failed.reason.split("; attempt 2: ")
+    assert f"node {short[first_node.node_id]} " in first and f"id {first_node.node_id[:12]}" in first
+    assert f"node {short[spare_node.node_id]} " in second and f"id {spare_node.node_id[:12]}" in second
     lost = wait_until(lambda: len(x := [s for s in store.engine_row()["slots"] if s["lost"]]) == 4 and x, 30, 0.2,
                       "both nodes' slots to be listed as lost")
     assert all(s["problem"].startswith("node lost at ") and not s["ready"] for s in lost)
