@@ -139,6 +139,10 @@ def test_submit_checks_gpus_and_node_labels_against_the_clusters_slots(engine, c
     refused = cli("submit", "train", "--exclude-gpu", "0,1")
     assert refused.code == 2 and "excludes every GPU on the engine's cluster nodes" in " ".join(refused.err.split())
     assert len(Store(home).jobs()) == before
+    status = cli("engine", "status")  # a row per GPU of each node, with its node and labels
+    assert status.code == 0 and "node" in status.out
+    rows = [line for line in status.out.splitlines() if ".gpu" in line]
+    assert len(rows) == 4 and sum("[spare]" in row for row in rows) == 2, status.out
 
 
 def test_files_come_back_with_the_sha256_the_node_wrote(engine):
