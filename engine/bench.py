@@ -8,6 +8,10 @@
    and -> the job's first log line (model built, data in memory).
 3. Cancel latency: from `cancel` of a running job to its 'cancelled' in the store.
 4. Peak resident memory of a worker (its max RSS while it ran the jobs).
+
+With `--ray TARGET` it compares the Ray executor with the local one instead (`compare_ray`): jobs per
+minute of the same batch of short jobs on each (in the order local, Ray, Ray, local, so that a load
+that drifts during the run weighs on both alike) and submit-to-running latency on each.
 """
 
 from __future__ import annotations
@@ -126,4 +130,49 @@ def run(nets: list[str], samples: int = 60000, epochs: int = 1, batch_size: int 
         results["worker_threads"] = store.jobs()[0].repro["device"]["torch_threads"]
     finally:
         control.stop(home)
+    return results
+
+
+def jobs_per_minute(store: Store, specs: list[dict], data_dir: str | None) -> float:
+    """A batch queued at once; jobs per minute from the first submit to the last end (store timestamps)."""
+    ids = store.submit([JobRequest("train", spec, data_dir=data_dir) for spec in specs])
+    while not all((job := store.job(i)).finished for i in ids):
+        time.sleep(0.2)
+    jobs = store.jobs(ids=ids)
+    failed = [j for j in jobs if j.status != "done"]
+    if failed:
+        raise RuntimeError(f"bench job {failed[0].id} {failed[0].status}: {failed[0].reason}")
+    return len(jobs) * 60 / (max(j.finished_at for j in jobs) - min(j.created_at for j in jobs))
+
+
+def _serving(home: Path, data_dir: str | None, ray: str | None, log) -> Store:
+    """An engine for `home`, its slots warm (one short job done)."""
+    control.start(home, data=data_dir, ray=ray, wait_s=120)
+    store = Store(home)
+    engine_train(store, "1", 256, 1, 64, 0, data_dir)
+    log(f"{'ray ' + ray if ray else 'local'} engine ready: "
+        f"{len((store.engine_row() or {}).get('slots', []))} slot(s)")
+    return store
+
+
+def compare_ray(target: str, batch: int = 6, samples: int = 1000, latency_jobs: int = 10,
+                data_dir: str | None = None, log=print) -> dict:
+    specs = [{"net": "1", "samples": samples, "epochs": 1, "seed": i} for i in range(batch)]
+    homes = {name: Path(tempfile.mkdtemp(prefix=f"mnistlab-bench-{name}-")) for name in ("local", "ray")}
+    rates: dict[str, list[float]] = {"local": [], "ray": []}
+    results: dict = {"target": target, "batch": batch, "samples": samples, "order": "local, ray, ray, local"}
+    for name, runs in (("local", 1), ("ray", 2), ("local", 1)):
+        store = _serving(homes[name], data_dir, target if name == "ray" else None, log)
+        try:
+            for _ in range(runs):
+                rates[name].append(jobs_per_minute(store, specs, data_dir))
+                log(f"{name}: {rates[name][-1]:.1f} jobs/min")
+            if name not in results:
+                results[name] = {"latency": latency(store, data_dir, latency_jobs),
+                                 "slots": len((store.engine_row() or {}).get("slots", []))}
+        finally:
+            control.stop(homes[name], wait_s=60)
+    for name in rates:
+        results[name]["jobs_per_minute"] = rates[name]
+    results["ratio_jobs_per_minute"] = statistics.median(rates["ray"]) / statistics.median(rates["local"])
     return results

@@ -22,11 +22,12 @@ def engine_pid(home: str | os.PathLike | None = None) -> int | None:
 
 
 def start(home: str | os.PathLike | None = None, *, data: str | None = None, gpu_slots: int | None = None,
-          cpu_slots: int | None = None, wait_s: float = 30.0) -> tuple[int, bool]:
+          cpu_slots: int | None = None, ray: str | None = None, wait_s: float = 30.0) -> tuple[int, bool]:
     """Start a detached engine unless one runs; returns (pid, started_now).
 
     The engine gets its own session (it survives the terminal that started it)
-    and logs to `engine.log` in the data folder.
+    and logs to `engine.log` in the data folder. `ray` runs its slots on a Ray
+    cluster (`engine.ray_config`; without it, MNISTLAB_RAY decides).
     """
     paths = HomePaths(resolve_home(home))
     pid = holder(paths.engine_lock)
@@ -35,7 +36,7 @@ def start(home: str | os.PathLike | None = None, *, data: str | None = None, gpu
     make_private_dir(paths.root)
     _rotate(paths.engine_log)
     cmd = [sys.executable, "-m", "engine", "--home", str(paths.root)]
-    for flag, value in (("--data", data), ("--gpu-slots", gpu_slots), ("--cpu-slots", cpu_slots)):
+    for flag, value in (("--data", data), ("--gpu-slots", gpu_slots), ("--cpu-slots", cpu_slots), ("--ray", ray)):
         if value is not None:
             cmd += [flag, str(value)]
     with os.fdopen(os.open(paths.engine_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as logfile:

@@ -20,6 +20,7 @@ class Slot:
     label: str           # what `ls` and the dashboard show, e.g. "gpu 0 (NVIDIA H100)"
     pretend: bool = False
     visible: str | None = None  # what the worker's CUDA_VISIBLE_DEVICES names (an index, GPU-uuid or MIG-uuid)
+    labels: tuple[str, ...] = ()  # placement labels (`submit --node`); a local slot has none
 
     def env(self) -> dict[str, str]:
         # Set before the worker imports torch; a CPU slot sees no GPU at all. PCI bus order makes the

@@ -61,7 +61,14 @@ class SlotState:
     worker_pid: int | None = None
     worker_started: float | None = None   # the process's start time: tells it from a later process with its pid
     problem: str | None = None            # why the slot is not ready (shown in `engine status` and the dashboard)
-    node: str | None = None
+    node: str | None = None               # the machine's id in a cluster (None: the engine's own machine)
+    host: str | None = None               # that machine's name and address
+    labels: list[str] = field(default_factory=list)  # what `submit --node LABEL` matches (a cluster's node labels)
+    lost: bool = False                    # its machine is gone: the slot never comes back
+    gpu_name: str | None = None           # GPU use as read on the slot's machine (None: not known here)
+    gpu_util: float | None = None         # percent
+    gpu_mem_used_mb: float | None = None
+    gpu_mem_total_mb: float | None = None
 
     def to_json(self) -> dict:
         return asdict(self)

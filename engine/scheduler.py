@@ -23,7 +23,22 @@ def eligible(job: Job, slot: Slot) -> bool:
     want = job.placement.get("gpu")
     if want is not None and slot.gpu != want:
         return False
+    label = job.placement.get("node")
+    if label is not None and label not in slot.labels:
+        return False
     return slot.gpu is None or slot.gpu not in job.placement.get("exclude_gpus", [])
+
+
+def _unplaceable(job: Job, slots: list[Slot]) -> str:
+    """Why no slot of this engine could ever take `job`."""
+    label, want = job.placement.get("node"), job.placement.get("gpu")
+    if label is not None and not any(label in s.labels for s in slots):
+        have = ", ".join(sorted({lb for s in slots for lb in s.labels})) or "none"
+        return f"asks for node label {label}, which no slot of this engine has (labels: {have})"
+    if want is not None:
+        have = ", ".join(str(g) for g in sorted({s.gpu for s in slots if s.gpu is not None})) or "none"
+        return f"asks for GPU {want}, which this engine does not have (GPUs: {have})"
+    return "every GPU of this engine is excluded by the job"
 
 
 def _dependency_state(job: Job, deps: dict[int, tuple[str, str | None]]) -> tuple[str, str]:
@@ -45,6 +60,7 @@ def plan(queued: list[Job], free: list[Slot], slots: list[Slot], busy: dict[str,
          deps: dict[int, tuple[str, str | None]]) -> Plan:
     """`queued` in priority-then-FIFO order; `busy` maps slot name -> job id on it."""
     result = Plan()
+    slots = [s for s in slots if not getattr(s, "lost", False)]  # a lost machine's slots never come back
     available = list(free)
     for job in queued:
         state, why = _dependency_state(job, deps)
@@ -56,10 +72,7 @@ def plan(queued: list[Job], free: list[Slot], slots: list[Slot], busy: dict[str,
             continue
         possible = [s for s in slots if eligible(job, s)]
         if not possible:
-            want = job.placement.get("gpu")
-            have = ", ".join(str(s.gpu) for s in slots if s.gpu is not None) or "none"
-            result.waits[job.id] = (f"asks for GPU {want}, which this engine does not have (GPUs: {have})"
-                                    if want is not None else "every GPU of this engine is excluded by the job")
+            result.waits[job.id] = _unplaceable(job, slots)
             continue
         slot = next((s for s in available if eligible(job, s)), None)
         if slot is not None:

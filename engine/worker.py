@@ -153,8 +153,14 @@ def main(conn: Connection, env: dict, threads: int, slot_label: str, device: str
         status, result, reason = runner.run(order, ctx)
         ctx.flush()
         current.update(id=None, ctx=None)
-        if device.startswith("cuda"):
-            torch.cuda.empty_cache()
-        gc.collect()
-        stats = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-        sender.send(("ended", job_id, status, result, reason, stats))
+        sender.send(("ended", job_id, status, result, reason, after_job(device)))
+
+
+def after_job(device: str) -> dict:
+    """Give back what the job held (the CUDA cache, garbage) and say what the slot's process peaked at."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+    gc.collect()
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

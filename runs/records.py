@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ STATUSES = ("queued", "running", "done", "failed", "cancelled")
 # Values that say nothing in one line: the default seed, data set and net head.
 UNSHOWN_DEFAULTS = {"seed": 0, "dataset": "mnist", "as_published": False}
 FINISHED = ("done", "failed", "cancelled")
+NODE_LABEL = re.compile(r"^[A-Za-z0-9._\-:/=]{1,100}$")
 
 
 class InputError(ValueError):
@@ -34,6 +36,7 @@ class JobRequest:
     depends_on: list[int] = field(default_factory=list)
     after: list[int] = field(default_factory=list)
     data_dir: str | None = None
+    node: str | None = None  # run only on slots with this label (a cluster node's label or custom resource)
 
     def placement(self) -> dict:
         out: dict[str, Any] = {}
@@ -41,6 +44,8 @@ class JobRequest:
             out["gpu"] = self.gpu
         if self.exclude_gpus:
             out["exclude_gpus"] = sorted(set(self.exclude_gpus))
+        if self.node is not None:
+            out["node"] = self.node
         return out
 
     def check(self) -> None:
@@ -52,6 +57,9 @@ class JobRequest:
             raise InputError(f"gpu {self.gpu} is not allowed; allowed: a GPU index >= 0")
         if self.gpu is not None and self.gpu in self.exclude_gpus:
             raise InputError(f"gpu {self.gpu} is both asked for and excluded")
+        if self.node is not None and not NODE_LABEL.match(self.node):
+            raise InputError(f"node label {self.node!r} is not allowed; allowed: 1-100 letters, digits and . _ - : / = "
+                             "(a Ray node label KEY=VALUE or custom resource name, e.g. bigmem or zone=a)")
 
 
 @dataclass

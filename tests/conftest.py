@@ -43,7 +43,7 @@ def home(tmp_path, monkeypatch, mnist_dir) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv("MNISTLAB_HOME", str(path))
     monkeypatch.setenv("MNISTLAB_DATA", str(mnist_dir))
-    for name in ("MNISTLAB_FAKE_GPUS", "MNISTLAB_GPU_SLOTS", "MNISTLAB_CPU_SLOTS"):
+    for name in ("MNISTLAB_FAKE_GPUS", "MNISTLAB_GPU_SLOTS", "MNISTLAB_CPU_SLOTS", "MNISTLAB_RAY"):
         monkeypatch.delenv(name, raising=False)
     yield path
     try:

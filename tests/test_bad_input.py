@@ -50,6 +50,7 @@ BAD_OPTIONS = [
     (["--gpu", "99"], ["gpu 99", "allowed"]),
     (["--gpu", "-1"], ["gpu"]),
     (["--exclude-gpu", "a"], ["--exclude-gpu", "'a'"]),
+    (["--node", "bigmem"], ["--node bigmem", "Ray cluster", "local worker processes"]),
     (["--after", "999"], ["999", "no such job"]),
     (["--after", "x"], ["--after", "'x'"]),
     (["--after", "²"], ["--after", "'²'"]),  # "²".isdigit() is True, int() refuses it

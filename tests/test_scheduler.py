@@ -157,3 +157,32 @@ def test_a_failed_job_fails_its_dependants_anywhere_in_the_queue(tmp_path):
     assert store.job(child).reason == f"dependency job {first} was cancelled: cancelled before it started"
     assert store.job(grandchild).status == "failed"
     assert store.job(grandchild).reason.startswith(f"dependency job {child} was failed")
+
+
+def cluster_slot(name, gpu, labels=(), lost=False):
+    from engine.executor import SlotState
+
+    return SlotState(name, f"gpu {gpu} on {name[:2]}", gpu, ready=not lost, labels=list(labels), lost=lost,
+                     node=name[:2])
+
+
+def test_a_node_label_places_a_job_on_that_nodes_slots_and_explains_the_wait():
+    slots = [cluster_slot("n1.gpu0", 0), cluster_slot("n1.gpu1", 1), cluster_slot("n2.gpu0", 0, ["bigmem", "zone=a"])]
+    p = plan([job(1, placement={"node": "zone=a"}), job(2, placement={"node": "bigmem"}), job(3)], slots, slots, {}, {})
+    assert [(j.id, s.name) for j, s in p.assign] == [(1, "n2.gpu0"), (3, "n1.gpu0")]
+    assert p.waits[2] == "no free slot among the ones it may use (starting)"
+    # `--gpu` is the index on a node: GPU 0 of either node will do
+    p = plan([job(4, placement={"gpu": 0, "node": "bigmem"}), job(5, placement={"gpu": 0})], slots, slots, {}, {})
+    assert [(j.id, s.name) for j, s in p.assign] == [(4, "n2.gpu0"), (5, "n1.gpu0")]
+    p = plan([job(6, placement={"node": "gpu-a100"})], slots, slots, {}, {})
+    assert p.waits[6] == "asks for node label gpu-a100, which no slot of this engine has (labels: bigmem, zone=a)"
+    assert [s.labels for s in GPUS] == [()] * 4  # a local slot has none: a labelled job waits, saying so
+    assert "no slot of this engine has (labels: none)" in plan([job(7, placement={"node": "x"})], GPUS, GPUS, {},
+                                                                {}).waits[7]
+
+
+def test_the_slots_of_a_lost_node_are_never_waited_for():
+    slots = [cluster_slot("n1.gpu0", 0), cluster_slot("n2.gpu1", 1, ["spare"], lost=True)]
+    p = plan([job(1, placement={"node": "spare"}), job(2, placement={"gpu": 1})], [], slots, {"n1.gpu0": 9}, {})
+    assert p.waits[1].startswith("asks for node label spare, which no slot of this engine has")
+    assert p.waits[2] == "asks for GPU 1, which this engine does not have (GPUs: 0)"

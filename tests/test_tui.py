@@ -493,6 +493,35 @@ def test_devices_pane_shows_slots_and_the_machine(lab, monkeypatch, engine_up, s
     store.engine_stopped()
 
 
+def test_devices_pane_shows_a_clusters_nodes_their_gpus_and_lost_ones(lab, monkeypatch, engine_up):
+    """Slots on Ray nodes: the node (with host and labels), GPU use as that node read it, and lost nodes."""
+    home, ids = lab
+    store = EngineStore(home)
+    remote = {"pretend": False, "threads": 1, "worker_pid": 31337, "ready": True, "gpu_name": "NVIDIA A100",
+              "host": "gpu-box-7 10.0.0.7"}
+    store.engine_started(4242, [
+        {**remote, "name": "n1.gpu0", "label": "gpu 0 (NVIDIA A100) on n1", "gpu": 0, "node": "a" * 56,
+         "labels": ["bigmem"], "job_id": ids["running"], "gpu_util": 87.0, "gpu_mem_used_mb": 30 * 1024.0,
+         "gpu_mem_total_mb": 80 * 1024.0},
+        {**remote, "name": "n2.gpu0", "label": "gpu 0 on n2", "gpu": 0, "node": "b" * 56, "labels": [],
+         "job_id": None, "lost": True, "ready": False, "host": "gpu-box-8 10.0.0.8"}], {})
+
+    async def go():
+        app = app_for(home, monkeypatch)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.press("2")
+            text = await wait_for(pilot, lambda: "n2.gpu0" in screen_text(app) and screen_text(app))
+            row1 = next(line for line in text.splitlines() if "n1.gpu0" in line)
+            assert "n1 gpu-box-7" in row1 and "87%" in row1 and "30.0 GB/80.0 GB" in row1
+            assert f"#{ids['running']}" in row1
+            row2 = next(line for line in text.splitlines() if "n2.gpu0" in line)
+            assert "lost n2" in row2 and "its node left" in row2 and "31337" not in row2
+            assert "[bigmem]" in text
+
+    run(go())
+    store.engine_stopped()
+
+
 def test_devices_pane_shows_gpu_use_and_memory(lab, monkeypatch, engine_up):
     """With real GPUs, each GPU slot shows NVML's utilisation and memory (NVML is faked here)."""
     from tui.sysinfo import GpuSample, Sampler

@@ -96,3 +96,12 @@ def headline(value: float | None, kind: str) -> str:
 
 def short_device(slot: str | None) -> str:
     return slot or "-"
+
+
+def gpu_use(slot: dict) -> str:
+    """A slot's GPU use as its machine reported it, e.g. '37% 2.1/80.0 GB'; '-' when not known."""
+    util, used, total = slot.get("gpu_util"), slot.get("gpu_mem_used_mb"), slot.get("gpu_mem_total_mb")
+    if util is None and used is None:
+        return "-"
+    memory = f" {used / 1024:.1f}/{total / 1024:.1f} GB" if used is not None and total else ""
+    return (f"{util:.0f}%" if util is not None else "-") + memory

@@ -29,10 +29,18 @@ def engine_bench(nets: str = typer.Option("1,10.1", "--nets", help="Nets to trai
                  samples: int = typer.Option(60000, "--samples", min=64, max=60000),
                  epochs: int = typer.Option(1, "--epochs", min=1, max=10),
                  repeats: int = typer.Option(3, "--repeats", min=1, max=20),
+                 ray: Optional[str] = typer.Option(None, "--ray", metavar="auto|local|HOST:PORT",
+                                                   help="Compare the Ray executor with the local one instead: "
+                                                        "jobs per minute and submit latency."),
                  as_json: bool = JsonOpt, out: Optional[Path] = OutOpt) -> None:
-    """Engine vs bare-loop training throughput, submit latency, worker memory."""
+    """Engine vs bare-loop training throughput, submit latency, worker memory (or --ray: Ray vs local)."""
     from engine import bench
 
+    if ray is not None:
+        from tui.cli.engine_cmd import ray_target
+
+        ray_bench(bench.compare_ray(ray_target(ray), log=lambda m: err.print(m)), as_json, out)
+        return
     results = bench.run([n.strip() for n in nets.split(",")], samples, epochs, repeats=repeats,
                         log=lambda m: err.print(m))
     report(results, as_json, out)
@@ -49,6 +57,22 @@ def engine_bench(nets: str = typer.Option("1,10.1", "--nets", help="Nets to trai
     console.print(f"cancel -> cancelled: median {cancel['median'] * 1000:.0f} ms, max {cancel['max'] * 1000:.0f} ms")
     console.print(f"worker peak RSS: {results['worker_peak_rss_mb']:.0f} MB "
                   f"({results['worker_threads']} torch threads per worker)")
+
+
+def ray_bench(results: dict, as_json: bool, out: Path | None) -> None:
+    report(results, as_json, out)
+    if as_json:
+        return
+    ray, local = results["ray"], results["local"]
+    rates = lambda r: ", ".join(f"{x:.1f}" for x in r["jobs_per_minute"])  # noqa: E731
+    console.print(f"{results['batch']} jobs of net 1 on {results['samples']:,} images, {ray['slots']} Ray slot(s) "
+                  f"({results['target']}) vs {local['slots']} local; order {results['order']}")
+    console.print(f"jobs per minute: ray {rates(ray)}, local {rates(local)}: ray/local "
+                  f"{results['ratio_jobs_per_minute']:.3f} (medians)")
+    for name, r in (("ray", ray), ("local", local)):
+        lat = r["latency"]["submit_to_running_s"]
+        console.print(f"submit -> running ({name}): median {lat['median'] * 1000:.0f} ms, "
+                      f"max {lat['max'] * 1000:.0f} ms")
 
 
 def _register_bench_commands() -> None:

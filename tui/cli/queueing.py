@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import control
+from engine import control, ray_config
 from engine.devices import gpus
 from jobs.dataset_download import download
 from jobs.datasets import DATASETS, DEFAULT, Verified, display_name, file_names, find, resolve_folder
@@ -17,17 +17,46 @@ from tui.cli.waiting import EngineGone, wait_for
 
 
 def check_placement(requests: list[JobRequest]) -> None:
+    """GPU indices and node labels a request asks for must exist where the jobs will run: the running
+    engine's slots if it runs on a cluster, else this machine (a Ray engine not started yet: not known)."""
     asked = {r.gpu for r in requests if r.gpu is not None} | {g for r in requests for g in r.exclude_gpus}
-    if not asked:
+    labels = {r.node for r in requests if r.node is not None}
+    if not asked and not labels:
         return
-    have = [i for i, *_ in gpus()]
+    slots = [s for s in engine_slots() if not s.get("lost")]
+    if any(s.get("node") for s in slots):
+        if any(not s["ready"] for s in slots):
+            return  # slots still starting: what they have is not known yet (the scheduler says why a job waits)
+        have = sorted({s["gpu"] for s in slots if s.get("gpu") is not None})
+        _check_labels(labels, {lb for s in slots for lb in s.get("labels", [])})
+        where = "on the engine's cluster nodes"
+    elif ray_config.chosen(None):
+        return  # the engine will run on Ray: its nodes are not known before it starts
+    else:
+        if labels:
+            raise InputError(f"--node {sorted(labels)[0]} is not allowed here: node labels are those of a Ray "
+                             "cluster's nodes, and the engine runs local worker processes (see `engine start --ray`)")
+        have, where = [i for i, *_ in gpus()], "here"
     for r in requests:
         if r.gpu is not None and r.gpu not in have:
             raise InputError(f"gpu {r.gpu} is not allowed; allowed: "
                              + (", ".join(map(str, have)) if have else "none (this machine has no CUDA GPU)"))
         if have and r.gpu is None and set(have) <= set(r.exclude_gpus):
-            raise InputError(f"--exclude-gpu {','.join(map(str, r.exclude_gpus))} excludes every GPU here "
+            raise InputError(f"--exclude-gpu {','.join(map(str, r.exclude_gpus))} excludes every GPU {where} "
                              f"({', '.join(map(str, have))}); allowed: exclude at most {len(have) - 1}")
+
+
+def _check_labels(asked: set[str], have: set[str]) -> None:
+    for label in sorted(asked - have):
+        raise InputError(f"node label {label!r} is not allowed; allowed: {', '.join(sorted(have)) or 'none'} "
+                         "(the labels of the engine's nodes: Ray node labels KEY=VALUE and custom resources)")
+
+
+def engine_slots() -> list[dict]:
+    """The slots of the engine that runs for this data folder ([] if none runs)."""
+    if control.engine_pid() is None:
+        return []
+    return (Store().engine_row() or {}).get("slots", [])
 
 
 def data_folder(dataset: str = DEFAULT) -> Verified:

@@ -50,8 +50,11 @@ COMMON = [
                                  "exit 1 if it did not finish.")),
     ("as_json", bool, JsonOpt),
     ("priority", int, typer.Option(0, "--priority", help="Higher runs first (-1000 to 1000).")),
-    ("gpu", Optional[int], typer.Option(None, "--gpu", help="Run only on this GPU index.")),
+    ("gpu", Optional[int], typer.Option(None, "--gpu", help="Run only on this GPU index (on a Ray cluster: "
+                                        "its index on its node).")),
     ("exclude_gpu", Optional[str], typer.Option(None, "--exclude-gpu", help="Never run on these GPUs (e.g. 0,2).")),
+    ("node", Optional[str], typer.Option(None, "--node", metavar="LABEL", help="Run only on a cluster node with "
+                                          "this label (a Ray node label KEY=VALUE or custom resource).")),
     ("max_attempts", int, typer.Option(2, "--max-attempts", help="Starts allowed if the engine dies under it (1-10).")),
     ("after", Optional[str], typer.Option(None, "--after", help="Start only after these job ids are done (e.g. 3,4).")),
 ]
@@ -71,6 +74,7 @@ def make_command(kind: JobKind):
         spec.update({k: v for k, v in kwargs.items() if v is not None})
         request = JobRequest(kind.name, spec, priority=options["priority"], gpu=options["gpu"],
                              exclude_gpus=_int_list(options["exclude_gpu"], "--exclude-gpu"),
+                             node=options["node"],
                              max_attempts=options["max_attempts"],
                              depends_on=_int_list(options["after"], "--after"))
         ids = queue([request])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import time
 
 from rich import box
@@ -36,6 +37,37 @@ def meter(fraction: float | None, width: int = 12, style: str = "cyan") -> Text:
     fraction = max(0.0, min(1.0, fraction))
     colour = "red" if fraction > 0.9 else "yellow" if fraction > 0.7 else style
     return Text(fmt.bar(fraction, width), style=colour)
+
+
+def _here(slot: dict) -> bool:
+    """Whether the slot's worker runs on this machine (a pid elsewhere in a cluster is not ours to sample)."""
+    host = (slot.get("host") or "").split()
+    return not slot.get("node") or (bool(host) and host[0] == platform.node())
+
+
+def _node_cell(slot: dict, nodes: dict[str, str]) -> Text:
+    out = Text()
+    if slot.get("lost"):
+        out.append("lost ", style="bold red")
+    out.append(nodes.get(slot.get("node"), "-"), style="bold")
+    if slot.get("host"):  # its name, without the address (`engine status` has both)
+        out.append(f" {slot['host'].split()[0]}", style="dim")
+    if slot.get("labels"):
+        out.append(f" [{', '.join(slot['labels'])}]", style="cyan")
+    return out
+
+
+def _remote_gpu(slot: dict) -> Text:
+    util, used, total = slot.get("gpu_util"), slot.get("gpu_mem_used_mb"), slot.get("gpu_mem_total_mb")
+    if slot.get("pretend"):
+        return Text("pretend GPU (runs on the CPU)", style="dim")
+    if util is None and used is None:
+        return Text(f"{slot.get('gpu_name') or 'GPU'}: no numbers from its node yet", style="dim")
+    fraction = used / total if used is not None and total else None
+    return Text.assemble(meter(util / 100 if util is not None else None, 6),
+                         f" {util:.0f}% " if util is not None else " - ", meter(fraction, 6, "magenta"),
+                         f" {size(int(used * 2**20)) if used is not None else '-'}/"
+                         f"{size(int(total * 2**20)) if total else '-'}")
 
 
 class DevicesScreen(LabScreen):
@@ -79,7 +111,7 @@ class DevicesScreen(LabScreen):
     def sample(self) -> None:
         def run():
             row = self.app.store.engine_row() if self.app.live.engine_running else None
-            pids = [s["worker_pid"] for s in (row or {}).get("slots", []) if s.get("worker_pid")]
+            pids = [s["worker_pid"] for s in (row or {}).get("slots", []) if s.get("worker_pid") and _here(s)]
             self.last = self.sampler.sample(pids)
             self.show(row)
 
@@ -112,12 +144,16 @@ class DevicesScreen(LabScreen):
         gpus = {g.index: g for g in sample.gpus}
         table = Table(box=box.SIMPLE_HEAD, title="slots", title_justify="left", title_style="bold",
                       pad_edge=False, expand=True)
+        cluster = any(slot.get("node") for slot in slots)
+        nodes = {slot["node"]: slot["name"].split(".")[0] for slot in slots if slot.get("node")}
         table.add_column("slot", no_wrap=True)
+        if cluster:  # slots on a cluster's machines: which one, its labels, and whether it was lost
+            table.add_column("node", overflow="fold")
         table.add_column("job", ratio=3)  # a job fits one line; a slot's problem wraps to be read whole
         table.add_column("worker", no_wrap=True, justify="right")
         table.add_column("cpu", no_wrap=True, justify="right")
         table.add_column("rss", no_wrap=True, justify="right")
-        table.add_column("gpu use / memory", no_wrap=True, ratio=2)
+        table.add_column("gpu use / memory", no_wrap=True)  # as wide as its numbers; the job takes the rest
         jobs = self.app.live.jobs
         for slot in slots:
             job = jobs.get(slot.get("job_id")) if slot.get("job_id") else None
@@ -125,15 +161,21 @@ class DevicesScreen(LabScreen):
                 what = Text.assemble((f"#{job.id} ", "bold"), f"{job.kind} {job.short_spec()} ",
                                      (f"{fmt.bar(job.progress, 6)} {job.progress * 100:.0f}%", "cyan"),
                                      no_wrap=True, overflow="ellipsis")
+            elif slot.get("lost"):
+                what = Text("its node left the cluster: jobs run on the other slots", style="red")
             elif slot.get("problem"):  # a worker that would not start: why, and when it tries again
                 what = Text(slot["problem"], style="yellow")
             else:
                 what = Text("idle" if slot.get("ready") else "starting worker…", style="dim")
-            proc = sample.procs.get(slot.get("worker_pid"))
+            proc = sample.procs.get(slot.get("worker_pid")) if _here(slot) else None
             gpu_cell: Text
             index = slot.get("gpu")
-            if index is None:
+            if slot.get("lost"):
+                gpu_cell = Text("-", style="dim")
+            elif index is None:
                 gpu_cell = Text("cpu slot", style="dim")
+            elif slot.get("node"):  # another machine's GPU: the numbers its node read, not this machine's
+                gpu_cell = _remote_gpu(slot)
             elif slot.get("pretend"):
                 gpu_cell = Text("pretend GPU (runs on the CPU)", style="dim")
             elif index in gpus:
@@ -144,8 +186,9 @@ class DevicesScreen(LabScreen):
                                          meter(used, 6, "magenta"), f" {size(g.mem_used)}/{size(g.mem_total)}")
             else:
                 gpu_cell = Text(sample.gpu_problem or f"GPU {index}: no numbers", style="dim")
-            table.add_row(Text(slot.get("name", "?"), style="bold"), what,
-                          str(slot.get("worker_pid") or "-"),
+            where = [_node_cell(slot, nodes)] if cluster else []
+            table.add_row(Text(slot.get("name", "?"), style="bold"), *where, what,
+                          str(slot.get("worker_pid") or "-") if not slot.get("lost") else "-",
                           f"{proc.cpu:.0f}%" if proc and proc.cpu is not None else "-",
                           size(proc.rss) if proc else "-", gpu_cell)
         return table
