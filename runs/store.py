@@ -126,15 +126,20 @@ class Store:
 
     # -- windows: what a screen shows, read through an index ---------------------------
     def window(self, statuses: Iterable[str], order: str = "id", *, kinds: list[str] | None = None,
-               study: str | None = None, limit: int = 20, after_id: int | None = None) -> list[Job]:
+               study: str | None = None, limit: int = 20, after_id: int | None = None,
+               after: Job | None = None) -> list[Job]:
         """The first `limit` jobs of these statuses in `order` (see ORDERS), optionally of some kinds or one
-        group, optionally only ids above `after_id` (ascending orders). Each (status, kind) is one range of an
-        index read no further than the window, so the cost follows `limit`, not the size of the store."""
+        group; `after` continues from the last job of the previous page (`after_id`: ids above it, for the
+        ascending order). Each (status, kind) is one range of an index read no further than the window, so
+        the cost follows `limit`, not the size of the store."""
         sql_order, key = ORDERS[order]
         ranges = []
         for _, where, params in _ranges(statuses, kinds, study):
             if after_id is not None:
                 where, params = f"{where} AND id > ?", [*params, after_id]
+            if after is not None:
+                more, values = _after(order, after)
+                where, params = f"{where} AND {more}", [*params, *values]
             rows = self.query(f"SELECT * FROM jobs WHERE {where} ORDER BY {sql_order} LIMIT ?", [*params, limit])
             ranges.append([Job.from_row(r) for r in rows])
         return list(itertools.islice(heapq.merge(*ranges, key=key), limit))
@@ -414,6 +419,15 @@ def _resolve_batch_refs(kind: str, spec: dict, ids: list[int]) -> dict:
             out[f.name] = [real(v) for v in value] if f.is_list else real(value)
     return out
 
+
+
+def _after(order: str, job: Job) -> tuple[str, list]:
+    """The condition for the jobs that come after `job` in `order` (keyset paging)."""
+    if order == "id":
+        return "id > ?", [job.id]
+    if order == "newest":
+        return "id < ?", [job.id]
+    return "(priority < ? OR (priority = ? AND id > ?))", [job.priority, job.priority, job.id]
 
 
 def _ranges(statuses: Iterable[str], kinds: list[str] | None, study: str | None) -> Iterator[tuple[str, str, list]]:

@@ -81,11 +81,11 @@ def test_queue_shows_jobs_with_status_progress_result_and_why_they_wait(lab, mon
             assert "▶ running" in running and "40%" in running and "█" in running and "cpu0" in running
             assert "no free slot" in row_of(text, ids["queued"])
             assert f"waits for #{ids['running']}" in row_of(text, ids["waiting"])
-            assert "⊘ cancelled" in row_of(text, ids["cancelled"])
             # running first, then the queue in the engine's order, then the newest finished
             order = [int(line.split()[0]) for line in text.splitlines()[3:7]]
             assert order[0] == ids["running"]
-            assert f"{len(app.live.jobs):,} jobs" in text
+            # a window of the store, read through its indexes: the first 500 rows of them all
+            assert f"first 500 of {sum(app.live.counts().values()):,}" in text
             if size[0] >= 120:  # wide: the study column and the whole note
                 assert "zoo" in row_of(text, ids["study_queued"])
                 assert "waiting for job %d (running) to finish" % ids["running"] in row_of(text, ids["waiting"])
@@ -97,6 +97,12 @@ def test_queue_shows_jobs_with_status_progress_result_and_why_they_wait(lab, mon
             await pilot.press("enter")
             text = await wait_for(pilot, lambda: "97.12%" in screen_text(app) and screen_text(app), what="result")
             assert "✓ done" in row_of(text, ids["done"]) and "1 of" in text
+            await pilot.press("slash", "ctrl+u")
+            await type_text(pilot, "status:cancelled")
+            await pilot.press("enter")
+            text = await wait_for(pilot, lambda: "cancelled" in row_of(screen_text(app), ids["cancelled"])
+                                  and screen_text(app), what="the cancelled job")
+            assert "⊘ cancelled" in row_of(text, ids["cancelled"])
 
     run(go())
 
@@ -116,18 +122,24 @@ def test_queue_without_engine_says_so(lab, monkeypatch):
 
 
 def test_queue_filters_sorts_and_scrolls_through_thousands(lab, monkeypatch, engine_up):
+    """Thousands of runs: the list holds a window of them (read through the indexes), says so, and every
+    filter and sort still reaches into the whole store."""
+    from tui.job_window import WINDOW
+
     home, ids = lab
 
     async def go():
         app = app_for(home, monkeypatch)
         async with app.run_test(size=(80, 24)) as pilot:
             table = app.screen.query_one(JobTable)
-            await wait_for(pilot, lambda: len(table.ids) > BULK)
-            total = len(table.ids)
-            # the last of thousands of rows, and back
+            pane = app.screen.pane
+            await wait_for(pilot, lambda: len(table.ids) == WINDOW)
+            everything = sum(app.live.counts().values())
+            assert everything > BULK and f"first {WINDOW} of {everything:,}" in screen_text(app)
+            # the last row of the window, and back
             await pilot.press("end")
             text = screen_text(app)
-            assert row_of(text, table.ids[-1]) and table.cursor == total - 1
+            assert row_of(text, table.ids[-1]) and table.cursor == WINDOW - 1
             await pilot.press("home")
             assert table.cursor == 0 and row_of(screen_text(app), table.ids[0])
             await pilot.press("pagedown")
@@ -136,31 +148,34 @@ def test_queue_filters_sorts_and_scrolls_through_thousands(lab, monkeypatch, eng
             for _ in range(5):
                 await pilot.press("s")
             await pilot.pause(0.1)
-            assert [app.live.jobs[i].status for i in table.ids] == ["failed"]
-            assert "status:failed" in screen_text(app)
+            assert [pane.shown[i].status for i in table.ids] == ["failed"]
+            assert "status:failed" in screen_text(app) and " 1 of " in screen_text(app)
             await pilot.press("escape")  # clears the filter
-            await wait_for(pilot, lambda: len(table.ids) == total)
-            # text filter by a word and a spec field, live as you type
+            await wait_for(pilot, lambda: len(table.ids) == WINDOW)
+            # text filter by a word and a spec field, live as you type; the oldest runs are found too
             await pilot.press("slash")
             await type_text(pilot, "kind:train net=13.2 seed=3")
             await pilot.pause(0.1)
-            assert table.ids and all(app.live.jobs[i].spec["net"] == "13.2" and app.live.jobs[i].spec["seed"] == 3
+            assert table.ids and all(pane.shown[i].spec["net"] == "13.2" and pane.shown[i].spec["seed"] == 3
                                      for i in table.ids)
+            oldest = min(j.id for j in app.store.jobs(kind=["train"]) if j.spec.get("net") == "13.2"
+                         and j.spec.get("seed") == 3)
+            assert oldest in table.ids
             await pilot.press("enter")
             assert app.focused is table
             await pilot.press("escape")
-            await wait_for(pilot, lambda: len(table.ids) == total)
-            # sort by result, best first; o cycles the orders, O reverses
+            await wait_for(pilot, lambda: len(table.ids) == WINDOW)
+            # sort by result, best first: no index keeps it, so the newest runs are sorted, and it says so
             table.focus()
-            pane = app.screen.pane
             pane.set_sort("result", False)
             await pilot.pause(0.1)
-            best = [app.live.jobs[i].headline for i in table.ids[:5]]
-            top = max(j.headline for j in app.live.jobs.values() if j.headline is not None)
+            best = [pane.shown[i].headline for i in table.ids[:5]]
+            top = max(j.headline for j in pane.shown.values() if j.headline is not None)
             assert best == sorted(best, reverse=True) and best[0] == top
+            assert f"newest {WINDOW} of {everything:,}, sorted" in screen_text(app)
             await pilot.press("O")
             await pilot.pause(0.1)
-            assert app.live.jobs[table.ids[0]].headline is None
+            assert pane.shown[table.ids[0]].headline is None
             await pilot.press("o")
             assert pane.sort == "runtime"
             # a click on a column title sorts by it
@@ -746,8 +761,10 @@ def test_copied_store_folder_reads_the_same(lab, tmp_path, monkeypatch):
     async def go():
         app = app_for(copy, monkeypatch)
         async with app.run_test() as pilot:
-            await wait_for(pilot, lambda: len(app.live.jobs) > BULK)
-            assert app.live.jobs[ids["done"]].headline == pytest.approx(0.9712)
+            await wait_for(pilot, lambda: sum(app.live.counts().values()) > BULK)
+            app.open_job(ids["done"])
+            text = await wait_for(pilot, lambda: "97.12%" in screen_text(app) and screen_text(app))
+            assert f"#{ids['done']} train net=10.1" in text
 
     run(go())
 

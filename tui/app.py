@@ -122,7 +122,7 @@ class MnistlabApp(App[int]):
             self.switch_mode(left["pane"])
         job = left["job"]
         if job is not None:
-            if job in self.live.jobs:
+            if self.live.job(job) is not None:
                 self.call_later(self.open_job, job)
             else:
                 self.notify(f"job {job}, open when you left, is no longer in this store", timeout=4)
@@ -210,9 +210,7 @@ class MnistlabApp(App[int]):
     def open_job(self, job_id: int) -> None:
         from tui.screens.job import JobScreen
 
-        if job_id not in self.live.jobs:
-            self.poll(force=True)
-        if job_id not in self.live.jobs:
+        if self.live.job(job_id) is None:
             self.notify(f"no job {job_id} in this store", severity="error")
             return
         self.push_screen(JobScreen(job_id))

@@ -7,9 +7,12 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from runs.records import STATUSES
+
 PANES = (("queue", "Go to the queue"), ("devices", "Go to the devices"), ("studies", "Go to the studies"),
          ("history", "Go to history and compare"))
 MAX_JOB_HITS = 20
+PALETTE_JOBS = 2000  # the newest jobs the palette searches by text (an id finds any job)
 EXACT_JOB_SCORE = 1000.0  # above any fuzzy-match score (those grow with the match's length)
 
 
@@ -39,7 +42,7 @@ class LabCommands(Provider):
         matcher = self.matcher(query)
         text = query.strip().lstrip("#").lower()
         live = getattr(self.app, "live", None)
-        exact = live.jobs.get(int(text)) if live is not None and text.isdigit() else None
+        exact = live.job(int(text)) if live is not None and text.isdigit() else None
         if exact is not None:  # on top: a number typed into the palette means a job id, not "Study 4"
             yield Hit(EXACT_JOB_SCORE, self._title(exact), partial(self.app.open_job, exact.id),
                       help=exact.study or None)
@@ -50,7 +53,7 @@ class LabCommands(Provider):
         if live is None or not text:
             return
         found = 0
-        for job in sorted(live.jobs.values(), key=lambda j: -j.id):
+        for job in live.store.window(STATUSES, "newest", limit=PALETTE_JOBS):
             if job is exact:
                 continue
             title = self._title(job)

@@ -45,7 +45,7 @@ def priority_target(job: Job, others: list[int], step: int) -> int:
 
 
 def set_priority(app, job: Job, step: int) -> None:
-    others = [j.priority for j in app.live.jobs.values() if j.status == "queued" and j.id != job.id]
+    others = [j.priority for j in app.store.window(["queued"], "engine", limit=2) if j.id != job.id][:1]
     target = priority_target(job, others, step)
     lo, hi = PRIORITY_RANGE
     if not lo <= target <= hi:

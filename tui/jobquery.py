@@ -115,12 +115,13 @@ _STATUS_RANK = {"running": 0, "queued": 1, "failed": 2, "cancelled": 3, "done": 
 
 
 def _queue_key(job: Job):
-    """Running first, then queued in the order the engine takes them, then finished (newest first)."""
+    """Running first, then queued in the order the engine takes them, then finished (newest first, by id:
+    the order an index keeps, so a window of the history is read without sorting it)."""
     if job.status == "running":
         return (0, 0, job.id)
     if job.status == "queued":
         return (1, -job.priority, job.id)
-    return (2, 0, -(job.finished_at or job.created_at), -job.id)
+    return (2, 0, -job.id)
 
 
 SORTS: dict[str, tuple[str, object]] = {

@@ -41,14 +41,14 @@ class CancelJob(Confirm):
     def on_mount(self) -> None:
         super().on_mount()
         self.app.lab_screens.add(self)
-        self._follow(self.app.live.jobs.get(self.job.id, self.job))
+        self._follow((self.app.live.job(self.job.id) or self.job))
 
     def on_unmount(self) -> None:
         self.app.lab_screens.discard(self)
 
     def store_changed(self, changes: Changes) -> None:
         if self.job.id in changes.jobs:
-            self._follow(self.app.live.jobs.get(self.job.id, self.job))
+            self._follow((self.app.live.job(self.job.id) or self.job))
 
     def _follow(self, job: Job) -> None:
         self.job = job

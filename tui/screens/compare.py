@@ -124,8 +124,8 @@ class CompareScreen(LabScreen):
 
     def lines(self, width: int) -> list[Line]:
         """One line per run, named by what sets it apart from the others, with its own marker."""
-        jobs = self.app.live.jobs
-        spec = SpecColumn.of(jobs[i] for i in self.ids if i in jobs)
+        jobs = self._jobs()
+        spec = SpecColumn.of(jobs.values())
         percent = bool(self.metric) and is_accuracy(self.metric)
         out = []
         for k, i in enumerate(self.ids):
@@ -139,10 +139,13 @@ class CompareScreen(LabScreen):
                             MARKERS[k % len(MARKERS)] if len(xs) <= 60 else None))
         return out
 
+    def _jobs(self) -> dict:
+        found = {i: self.app.live.job(i) for i in self.ids}
+        return {i: job for i, job in found.items() if job is not None}
+
     def _per_epoch(self) -> bool:
         """Whether the metric is reported once an epoch (its last step within the runs' epochs)."""
-        jobs = self.app.live.jobs
-        epochs = [jobs[i].spec.get("epochs") for i in self.ids if i in jobs]
+        epochs = [job.spec.get("epochs") for job in self._jobs().values()]
         epochs = [e for e in epochs if isinstance(e, int)]
         last = max((p[-1][0] for p in self.series.values() if p), default=None)
         if last is None:

@@ -154,9 +154,8 @@ class DevicesScreen(LabScreen):
         table.add_column("cpu", no_wrap=True, justify="right")
         table.add_column("rss", no_wrap=True, justify="right")
         table.add_column("gpu use / memory", no_wrap=True)  # as wide as its numbers; the job takes the rest
-        jobs = self.app.live.jobs
         for slot in slots:
-            job = jobs.get(slot.get("job_id")) if slot.get("job_id") else None
+            job = self.app.live.job(slot["job_id"]) if slot.get("job_id") else None
             if job is not None:
                 what = Text.assemble((f"#{job.id} ", "bold"), f"{job.kind} {job.short_spec()} ",
                                      (f"{fmt.bar(job.progress, 6)} {job.progress * 100:.0f}%", "cyan"),

@@ -37,7 +37,7 @@ class HistoryScreen(JobListScreen):
                        empty="no finished runs yet")
 
     def marked(self) -> list[int]:
-        return sorted(i for i in self.pane.table.marked if i in self.app.live.jobs)
+        return sorted(i for i in self.pane.table.marked if self.app.live.job(i) is not None)
 
     def chosen(self) -> list[int]:
         """The marked jobs (in id order), else the highlighted one."""

@@ -75,7 +75,7 @@ class JobScreen(LabScreen):
         yield from super().compose()
 
     def compose_body(self) -> ComposeResult:
-        job = self.app.live.jobs.get(self.job_id)
+        job = self.app.live.job(self.job_id)
         epochs = job.spec.get("epochs") if job and isinstance(job.spec.get("epochs"), int) else None
         yield Static(id="job-head")
         with TabbedContent(initial="curves"):
@@ -138,7 +138,7 @@ class JobScreen(LabScreen):
             self._show_images()
 
     def on_changes(self, changes: Changes | None) -> None:
-        job = self.app.live.jobs.get(self.job_id)
+        job = self.app.live.job(self.job_id)
         if job is None:
             return
         if changes is not None and self.job_id not in changes.jobs and not changes.data:

@@ -36,7 +36,7 @@ class JobListScreen(LabScreen):
 
     def current_job(self):
         job_id = self.pane.table.current
-        return self.app.live.jobs.get(job_id) if job_id is not None else None
+        return self.app.live.job(job_id) if job_id is not None else None
 
     def on_changes(self, changes: Changes | None) -> None:
         self.pane.apply(changes)

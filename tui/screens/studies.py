@@ -160,9 +160,8 @@ class StudiesScreen(LabScreen):
         if changes is None:
             self.load_studies()
             return
-        jobs = self.app.live.jobs
-        studies = {jobs[i].study for i in changes.jobs if i in jobs}
-        if any(s and s not in self.names for s in studies):
+        studies = changes.studies
+        if any(s not in self.names for s in studies):
             self.load_studies()
         elif self.current in studies:
             self._refresh_soon()
@@ -310,8 +309,8 @@ class StudiesScreen(LabScreen):
         elif ids:
             from tui.screens.pick import Pick
 
-            jobs = self.app.live.jobs
-            choices = [f"job {i}: {jobs[i].status} {jobs[i].short_spec()}" if i in jobs else f"job {i}" for i in ids]
+            jobs = {i: self.app.live.job(i) for i in ids}
+            choices = [f"job {i}: {jobs[i].status} {jobs[i].short_spec()}" if jobs[i] else f"job {i}" for i in ids]
 
             def chosen(index: int | None) -> None:
                 if index is not None:

@@ -35,7 +35,7 @@ class FilterBar(Horizontal):
         self.text = text
         self.placeholder = placeholder or "status:running kind:train net=10.1 words…"
         self.sort, self.reverse = "queue", False
-        self.shown, self.total = 0, 0
+        self.shown, self.total, self.window_text = 0, 0, ""
         self.shared = ""  # what every listed job shares (the spec column shows only what differs)
 
     def compose(self) -> ComposeResult:
@@ -68,12 +68,13 @@ class FilterBar(Horizontal):
         self.sort, self.reverse = sort, reverse
         self._summarise()
 
-    def set_counts(self, shown: int, total: int) -> None:
-        if (shown, total) == (self.shown, self.total) and self.total:
+    def set_counts(self, shown: int, total: int, window: str = "") -> None:
+        """`window`: what a list that shows only part of its matches says instead of "shown of total"."""
+        if (shown, total, window) == (self.shown, self.total, self.window_text) and self.total:
             return
-        old = self._count_text(self.shown, self.total)
-        self.shown, self.total = shown, total
-        text = self._count_text(shown, total)
+        old = self._count_text(self.shown, self.total, self.window_text)
+        self.shown, self.total, self.window_text = shown, total, window
+        text = self._count_text(shown, total, window)
         self.query_one("#filter-count", Static).update(Text(text, style="dim"), layout=len(text) != len(old))
 
     def set_shared(self, shared: str) -> None:
@@ -82,7 +83,9 @@ class FilterBar(Horizontal):
             self._summarise()
 
     @staticmethod
-    def _count_text(shown: int, total: int) -> str:
+    def _count_text(shown: int, total: int, window: str = "") -> str:
+        if window:
+            return f" {window} "
         return f" {shown:,} of {total:,} " if shown != total else f" {fmt.plural(total, 'job')} "
 
     def _summarise(self) -> None:

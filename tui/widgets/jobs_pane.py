@@ -1,11 +1,14 @@
 """A filterable, sortable job table with a line about the highlighted job (queue and history panes).
 
-Live updates are incremental: rows whose status or priority did not change
-are repainted in place; the list is re-filtered and re-sorted only when the
-order can have changed.
+The list is a window read from the store (`tui.job_window`): at most a few
+hundred rows, however long the history and the queue. Live updates are
+incremental: rows whose status or priority did not change are repainted in
+place; the window is read again only when the order can have changed.
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,7 +16,10 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui import job_rows
-from tui.jobquery import SORT_CYCLE, VOLATILE_SORTS, Query, arrange, next_status, with_status
+from runs.db import StoreError
+from runs.records import Job
+from tui import job_window
+from tui.jobquery import SORT_CYCLE, SORTS, VOLATILE_SORTS, Query, next_status, with_status
 from tui.live import Changes, Live
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.job_table import JobTable
@@ -36,6 +42,8 @@ class JobsPane(Vertical):
         self._query = Query.parse(query)
         self._spec_for: frozenset | None = None
         self._spec_column = job_rows.SpecColumn()
+        self.shown: dict[int, Job] = {}     # the window's jobs, by id
+        self.window = job_window.Window([], 0)
 
     def compose(self) -> ComposeResult:
         yield FilterBar(self.query_text)
@@ -59,31 +67,59 @@ class JobsPane(Vertical):
     def apply(self, changes: Changes | None) -> None:
         table = self.table
         table.set_engine_running(self.live.engine_running)
-        if changes is None or changes.moved or changes.engine or (changes.jobs and self.sort in VOLATILE_SORTS):
+        if changes is None or changes.moved or changes.engine:
             self.rearrange()
-        elif changes.jobs:
-            # Same order; a changed job may now (not) match a text filter, e.g. its reason.
-            shown = set(table.ids)
-            if any((i in shown) != self._query.matches(self.live.jobs[i]) for i in changes.jobs):
-                self.rearrange()
-            else:
-                table.lookup = self.live.jobs
-                table.refresh_jobs(changes.jobs)
+            return
+        touched = changes.jobs & set(self.shown)
+        if not touched:
+            return
+        for job_id in touched:
+            fresh = self.live.jobs.get(job_id)
+            if fresh is not None:
+                self.shown[job_id] = fresh
+        if self.sort in VOLATILE_SORTS or any(not self._query.matches(self.shown[i]) for i in touched):
+            self._show(self._ordered(self.window.jobs))  # same window: a new order, or a row that left the filter
+        else:
+            table.refresh_jobs(touched)
+
+    def _ordered(self, jobs: list[Job]) -> list[Job]:
+        jobs = [self.shown[j.id] for j in jobs if self._query.matches(self.shown[j.id])]
+        return sorted(jobs, key=SORTS[self.sort][1], reverse=self.reverse)
 
     def rearrange(self, keep: int | None = None) -> None:
-        ids = arrange(self.live.jobs.values(), self._query, self.sort, self.reverse)
+        try:
+            self.window = job_window.read(self.live.store, self._query, self.sort, self.reverse)
+        except (StoreError, sqlite3.Error, OSError) as exc:  # the app says what is wrong with the store
+            self.live.error = self.live.error or str(exc)
+            self.window = job_window.Window([], 0)
+        self.live.remember(self.window.jobs)
+        self._show(self.window.jobs, keep)
+
+    def _show(self, jobs: list[Job], keep: int | None = None) -> None:
+        self.shown = {j.id: j for j in jobs}
+        ids = [j.id for j in jobs]
         self.table.set_engine_running(self.live.engine_running)
         spec = self._spec_of(ids)
-        self.table.set_rows(ids, self.live.jobs, keep=keep, spec_column=spec, empty=self._empty_text(ids))
-        self.filter_bar.set_counts(len(ids), len(self.live.jobs))
+        self.table.set_rows(ids, self.shown, keep=keep, spec_column=spec, empty=self._empty_text(ids))
+        self.filter_bar.set_counts(len(ids), sum(self.live.counts().values()), self._more())
         self.filter_bar.set_shared(spec.shared())
+
+    def _more(self) -> str:
+        """What a window that holds only part of the matches says instead of its counts ("" otherwise)."""
+        w, shown = self.window, len(self.window.jobs)
+        if w.searched is not None:
+            return f"{shown:,} found in the newest {w.searched:,}"
+        if w.matching is not None and w.matching <= shown:
+            return ""
+        of = f"{w.matching:,}" if w.matching is not None else "more"
+        return f"newest {shown:,} of {of}, sorted" if w.sorted_newest else f"first {shown:,} of {of}"
 
     def _spec_of(self, ids: list[int]) -> job_rows.SpecColumn:
         """What tells the listed jobs apart; recomputed only when the set of listed jobs changed."""
         key = frozenset(ids)
         if key != self._spec_for:
             self._spec_for = key
-            self._spec_column = job_rows.SpecColumn.of(self.live.jobs[i] for i in ids)
+            self._spec_column = job_rows.SpecColumn.of(self.shown[i] for i in ids)
         return self._spec_column
 
     def _empty_text(self, ids: list[int]) -> str:
@@ -133,7 +169,7 @@ class JobsPane(Vertical):
         self.set_sort(event.sort, not self.reverse if event.sort == self.sort else False)
 
     def on_job_table_highlighted(self, event: JobTable.Highlighted) -> None:
-        job = self.live.jobs.get(event.job_id) if event.job_id is not None else None
+        job = self.shown.get(event.job_id) if event.job_id is not None else None
         note = self.query_one("#job-note", Static)
         if job is None:
             self._note(note, Text(""))

@@ -60,10 +60,10 @@ class ChartView(Vertical):
         yield Static(classes="chart-legend")
         yield Plot(self._draw)
 
-    def changed(self) -> None:
-        """Redraw soon (a plot not mounted yet draws itself when it is)."""
+    def changed(self, now: bool = False) -> None:
+        """Redraw soon, or `now` (a plot not mounted yet draws itself when it is)."""
         for plot in self.query(Plot):
-            plot.changed()
+            plot.changed(now)
 
     def _draw(self, plt) -> None:
         chart = self.owner.chart(self.key)
@@ -157,7 +157,7 @@ class MetricPlots(Vertical, can_focus=True):
         for view in self.query(ChartView):
             chart = self.chart(view.key)
             if chart is not None and (touched & set(chart.names) or keys != old):
-                view.changed()
+                view.changed(now=keys != old)
         self._latest()
         self._bar()
         keys = tuple(self.why_not(action) is None for action in ("next_chart", "zoom", "log"))

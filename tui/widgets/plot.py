@@ -33,11 +33,12 @@ class Plot(PlotextPlot):
     def on_resize(self) -> None:
         self.changed()
 
-    def changed(self) -> None:
-        if self._pending:
+    def changed(self, now: bool = False) -> None:
+        """`now`: draw at once (new lines or charts appeared), not at the next coalesced redraw."""
+        if self._pending and not now:
             return
         wait = MIN_REDRAW_S - (time.monotonic() - self._drawn_at)
-        if wait <= 0:
+        if wait <= 0 or now:
             self._redraw()
         else:
             self._pending = True
