@@ -127,11 +127,13 @@ class Store:
     # -- windows: what a screen shows, read through an index ---------------------------
     def window(self, statuses: Iterable[str], order: str = "id", *, kinds: list[str] | None = None,
                study: str | None = None, limit: int = 20, after_id: int | None = None,
-               after: Job | None = None) -> list[Job]:
+               after: Job | None = None, spec_like: list[list[str]] | None = None) -> list[Job]:
         """The first `limit` jobs of these statuses in `order` (see ORDERS), optionally of some kinds or one
         group; `after` continues from the last job of the previous page (`after_id`: ids above it, for the
-        ascending order). Each (status, kind) is one range of an index read no further than the window, so
-        the cost follows `limit`, not the size of the store."""
+        ascending order). `spec_like`: LIKE patterns on the spec's JSON, one list per field, any pattern of
+        each list (a cheap first pass of a filter; the caller checks the rows it gets). Each (status, kind)
+        is one range of an index read no further than the window, so the cost follows `limit`, not the size
+        of the store."""
         sql_order, key = ORDERS[order]
         ranges = []
         for _, where, params in _ranges(statuses, kinds, study):
@@ -140,6 +142,9 @@ class Store:
             if after is not None:
                 more, values = _after(order, after)
                 where, params = f"{where} AND {more}", [*params, *values]
+            for patterns in spec_like or []:
+                where += " AND (" + " OR ".join(["spec LIKE ? ESCAPE '\\'"] * len(patterns)) + ")"
+                params = [*params, *patterns]
             rows = self.query(f"SELECT * FROM jobs WHERE {where} ORDER BY {sql_order} LIMIT ?", [*params, limit])
             ranges.append([Job.from_row(r) for r in rows])
         return list(itertools.islice(heapq.merge(*ranges, key=key), limit))

@@ -5,7 +5,9 @@ indexes in the order of the pane's sort where an index keeps that order
 (queue order: running, then queued as the engine takes them, then finished
 newest first; id; newest), so a window costs its own rows however long the
 history and the queue. A filter on spec fields or words is applied while
-paging through that order, reading at most SCAN rows. Sorts no index keeps
+paging through that order: the spec's JSON is first matched in SQLite (a
+LIKE that every match passes), then each row read is checked; at most SCAN
+rows are read. Sorts no index keeps
 (status, kind, progress, result, runtime) order the newest WINDOW matching
 jobs. The counts come from the indexes too (`Store.count_by_status`).
 """
@@ -13,6 +15,7 @@ jobs. The counts come from the indexes too (`Store.count_by_status`).
 from __future__ import annotations
 
 import heapq
+import json
 import itertools
 from dataclasses import dataclass
 
@@ -42,11 +45,28 @@ def _segments(sort: str, statuses: list[str]) -> list[tuple[list[str], str]]:
     return [(statuses, sort if sort in ("id", "newest") else "newest")]
 
 
+def spec_patterns(query: Query) -> list[list[str]]:
+    """LIKE patterns that every job matching the query's `field=value` terms has in its spec's JSON (more
+    jobs may have them: the rows read are checked with `Query.matches`). Lists and nulls get none."""
+    out = []
+    for name, wanted in query.spec.items():
+        if "," in wanted or wanted.lower() in ("none", "null", ""):
+            continue
+        key, value = _like(json.dumps(name)), _like(wanted)
+        out.append([f'%{key}: {value}%', f'%{key}: "{value}"%'])
+    return out
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _page(store: Store, statuses: list[str], order: str, kinds: list[str] | None, studies: list[str | None],
-          limit: int, after: Job | None) -> list[Job]:
+          limit: int, after: Job | None, like: list[list[str]]) -> list[Job]:
     if len(studies) == 1:
-        return store.window(statuses, order, kinds=kinds, study=studies[0], limit=limit, after=after)
-    ranges = [store.window(statuses, order, kinds=kinds, study=s, limit=limit, after=after) for s in studies]
+        return store.window(statuses, order, kinds=kinds, study=studies[0], limit=limit, after=after, spec_like=like)
+    ranges = [store.window(statuses, order, kinds=kinds, study=s, limit=limit, after=after, spec_like=like)
+              for s in studies]
     return list(itertools.islice(heapq.merge(*ranges, key=ORDERS[order][1]), limit))
 
 
@@ -55,6 +75,7 @@ def read(store: Store, query: Query, sort: str = "queue", reverse: bool = False,
     kinds = sorted(query.kinds) or None
     studies: list[str | None] = sorted(query.studies) or [None]
     by_store_only = not query.spec and not query.words
+    like = spec_patterns(query)
     found: list[Job] = []
     scanned, complete = 0, True
     for group, order in _segments(sort, statuses):
@@ -64,7 +85,7 @@ def read(store: Store, query: Query, sort: str = "queue", reverse: bool = False,
                 complete = False
                 break
             asked = limit + 1 - len(found) if by_store_only else PAGE
-            page = _page(store, group, order, kinds, studies, asked, after)
+            page = _page(store, group, order, kinds, studies, asked, after, like)
             scanned += len(page)
             found += page if by_store_only else [j for j in page if query.matches(j)]
             if len(page) < asked:
