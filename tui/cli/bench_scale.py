@@ -28,6 +28,7 @@ from typing import Optional
 
 import typer
 
+from runs.records import InputError
 from tui.cli.bench_cmd import OutOpt, bench_app, report
 from tui.cli.bench_tui import REPO, _env, cpu_phase, dashboard, queue_painted
 from tui.cli.common import JsonOpt, console, err
@@ -228,8 +229,8 @@ def scale_bench(small_runs: int = typer.Option(2000, "--small-runs", min=0, max=
 
     for name, queued in (("--small-queued", small_queued), ("--large-queued", large_queued)):
         if warmup + measured > queued:
-            raise typer.BadParameter(f"{queued} is not allowed; allowed: at least --warmup + --measured "
-                                     f"({warmup + measured}) short jobs", param_hint=name)
+            raise InputError(f"{name} {queued} is not allowed; allowed: at least --warmup + --measured "
+                             f"({warmup + measured}) short jobs")
     plan = Plan(repeats, seconds, warmup, measured, stream_samples, str(data_folder().folder))
     results = run((small_runs, small_queued), (large_runs, large_queued), plan, log=lambda m: err.print(m))
     report(results, as_json, out)
