@@ -140,8 +140,9 @@ DEFAULTS = {  # the figures stated: each study's regime(s), with its defaults
 
 def epoch_kind(home: Path, store: Store, kind: str, short: dict, epochs: tuple[int, int], data: str,
                log) -> dict:
-    """Two runs that differ in epochs; the metrics table and the checkpoint (which carries the metric history)
-    grow per metric row, everything else per epoch."""
+    """Two runs that differ in epochs. The metrics table and the checkpoint (which carries the metric history)
+    grow per metric row; log rows, artifact rows and images (the GAN's sample grid) per epoch; the rest is
+    the first run's (the job's row, its tables, the weights)."""
     runs = []
     for e in epochs:
         log(f"  {kind}: {short} for {e} epoch(s)")
@@ -149,9 +150,9 @@ def epoch_kind(home: Path, store: Store, kind: str, short: dict, epochs: tuple[i
     a, b = runs
     per_row = per_unit(a, b, a.rows["metrics"], b.rows["metrics"])
     per_epoch = per_unit(a, b, *epochs)
-    row_parts = {"db:metrics", "file:checkpoint"}
+    row_parts, epoch_parts = {"db:metrics", "file:checkpoint"}, {"db:logs", "db:artifacts", "file:image"}
     slope_row = {k: v for k, v in per_row.items() if k in row_parts}
-    slope_epoch = {k: v for k, v in per_epoch.items() if k not in row_parts}
+    slope_epoch = {k: v for k, v in per_epoch.items() if k in epoch_parts}
     derived = []
     for label, spec in DEFAULTS[kind]:
         rows = metric_rows(kind, spec)

@@ -61,21 +61,24 @@ def size(n: float) -> str:
 def print_report(results: dict) -> None:
     from rich.table import Table
 
-    table = Table(title="bytes per run: measured short runs, derived at the study defaults")
-    for col in ("kind", "measured runs", "at the defaults (derived)", "of which in the store"):
-        table.add_column(col, justify="left" if col == "kind" else "right")
+    table = Table(title="bytes a run adds: short runs measured, the study defaults derived")
+    for col in ("kind", "run", "store", "files", "total", ""):
+        table.add_column(col, justify="left" if col in ("kind", "run") else "right")
     for kind, r in results["kinds"].items():
-        measured = "\n".join(f"{m['label']}: {size(m['bytes'])}" for m in r["measured"])
-        derived = "\n".join(f"{d['label']}: {size(d['bytes'])}" for d in r["derived"])
-        in_db = "\n".join(size(sum(v for k, v in d["parts"].items() if k.startswith("db:"))) for d in r["derived"])
-        table.add_row(kind, measured, derived, in_db)
+        for m in r["measured"]:
+            table.add_row(kind, m["label"], size(sum(m["db"].values())), size(sum(m["files"].values())),
+                          size(m["bytes"]), "measured")
+        for d in r["derived"]:
+            db = sum(v for k, v in d["parts"].items() if k.startswith("db:"))
+            table.add_row(kind, d["label"], size(db), size(d["bytes"] - db), size(d["bytes"]), "[bold]derived[/]")
+        table.add_section()
     console.print(table)
     for kind in ("train", "augment", "gan"):
         r = results["kinds"][kind]
         per = r["bytes_per_metric_row"]
-        rule = ", ".join(f"{m['rows']['metrics']} rows (rule: {m['metric_rows_by_rule']})" for m in r["measured"])
-        console.print(f"{kind}: {per.get('db:metrics', 0):.1f} B per metric row in the store, "
-                      f"{per.get('file:checkpoint', 0):.1f} B in the checkpoint; measured {rule}")
+        rule = ", ".join(f"{m['rows']['metrics']} (rule: {m['metric_rows_by_rule']})" for m in r["measured"])
+        console.print(f"{kind}: a metric row is {per.get('db:metrics', 0):.0f} B in the store and "
+                      f"{per.get('file:checkpoint', 0):.0f} B in the checkpoint; metric rows measured {rule}")
 
 
 @bench_app.command("store")
