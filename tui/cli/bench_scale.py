@@ -30,7 +30,7 @@ import typer
 
 from runs.records import InputError
 from tui.cli.bench_cmd import OutOpt, bench_app, report
-from tui.cli.bench_tui import REPO, _env, cpu_phase, dashboard, queue_painted
+from tui.cli import bench_tui  # the pty and its measures (a module: bench_tui may be mid-import)
 from tui.cli.common import JsonOpt, console, err
 
 RATIO_GOAL = 1.5
@@ -74,8 +74,9 @@ def time_ls(home: Path, args: list[str], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
+        env = bench_tui._env({"MNISTLAB_HOME": str(home), "COLUMNS": "120"})
         proc = subprocess.run([sys.executable, "-m", "tui.cli.main", "ls", *args], capture_output=True, text=True,
-                              env=_env({"MNISTLAB_HOME": str(home), "COLUMNS": "120"}), cwd=str(REPO))
+                              env=env, cwd=str(bench_tui.REPO))
         times.append(time.perf_counter() - t0)
         if proc.returncode != 0:
             raise RuntimeError(f"`mnistlab ls {' '.join(args)}` exited {proc.returncode}: {proc.stderr.strip()}")
@@ -99,16 +100,16 @@ def dashboard_phase(home: Path, total: int, repeats: int, seconds: float, log) -
     queue screen for the CPU window while the job streams."""
     paints, cpu = [], None
     for n in range(repeats):
-        term = dashboard(home, *SIZE)
+        term = bench_tui.dashboard(home, *SIZE)
         try:
-            painted = term.wait_for(queue_painted(total), 120)
+            painted = term.wait_for(bench_tui.queue_painted(total), 120)
             if painted is None:
                 log(f"  no queue frame seen; the dashboard's output ends:\n{term.text()[-400:]}")
                 continue
             paints.append(painted)
             if n == repeats - 1:
                 time.sleep(min(2.0, seconds))  # settle after the start
-                cpu = cpu_phase(term, seconds)
+                cpu = bench_tui.cpu_phase(term, seconds)
         finally:
             term.quit()
     return {"first_paint_s": statistics.median(paints) if paints else None, "first_paints_s": paints,

@@ -13,7 +13,6 @@ Everything runs in a fresh data folder with its own engine, stopped at the end.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import statistics
@@ -125,22 +124,12 @@ def _env(extra: dict) -> dict:
 # -- a store to start on --------------------------------------------------------------------------------------
 
 def fill(home: Path, rows: int) -> None:
-    """`rows` finished runs (the engine's own columns), written in one transaction."""
-    from runs.records import JobRequest
+    """`rows` finished runs (the engine's own columns), written in bulk transactions."""
+    from engine.bench_scale import fill_finished
     from runs.store import Store
 
     store = Store(home)
-    nets = ["1", "2", "5", "8.1", "10.1", "11.1", "13.2"]
-    ids = store.submit([JobRequest("train", {"net": nets[i % len(nets)], "samples": 1000 + i % 500, "seed": i % 5})
-                        for i in range(rows)])
-    now = time.time()
-    with store.write() as c:
-        seq = store.bump(c)
-        c.executemany("UPDATE jobs SET status='done', started_at=?, finished_at=?, progress=1.0, headline=?, "
-                      "result=?, seq=? WHERE id=?",
-                      [(now - 90, now - 30, 0.9 + (i % 90) / 1000,
-                        json.dumps({"test_accuracy": 0.9 + (i % 90) / 1000}), seq, job_id)
-                       for i, job_id in enumerate(ids)])
+    fill_finished(store, rows)
     store.close()
 
 
