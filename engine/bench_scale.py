@@ -44,12 +44,8 @@ def fill_queued(store: Store, count: int) -> list[int]:
     return store.submit([JobRequest("train", {**SHORT_JOB, "seed": i % 1000}) for i in range(count)])
 
 
-def run_queue(home: Path, data: str | None, warmup: int, measured: int, timeout_s: float = 600) -> dict:
-    """Start an engine with one CPU slot on `home`, let `warmup` jobs finish, then measure over `measured`."""
-    import psutil
-
-    store = Store(home)
-    first = store.query("SELECT min(id) FROM jobs WHERE status='queued'")[0][0]
+def start_engine(home: Path, data: str | None) -> int:
+    """An engine with exactly one CPU slot on `home` (whatever MNISTLAB_CPU_SLOTS says); returns its pid."""
     env_before = os.environ.get("MNISTLAB_CPU_SLOTS")
     os.environ["MNISTLAB_CPU_SLOTS"] = "1"
     try:
@@ -59,30 +55,54 @@ def run_queue(home: Path, data: str | None, warmup: int, measured: int, timeout_
             os.environ.pop("MNISTLAB_CPU_SLOTS", None)
         else:
             os.environ["MNISTLAB_CPU_SLOTS"] = env_before
+    return pid
+
+
+def measure_queue(store: Store, pid: int, ids: list[int], warmup: int, measured: int,
+                  timeout_s: float = 600) -> dict:
+    """With the engine `pid` running the queued jobs `ids`, let `warmup` of them end, then measure over `measured`.
+
+    The engine's CPU is read over the measured stretch; the gaps are between consecutive measured jobs
+    (one's finish to the next one's start, from the store's timestamps)."""
+    import psutil
+
+    first, last = min(ids), max(ids)
     engine = psutil.Process(pid)
     deadline = time.monotonic() + timeout_s
 
-    def done_count() -> int:
-        return store.query("SELECT count(*) FROM jobs WHERE id >= ? AND status IN ('done','failed')", (first,))[0][0]
+    def ended() -> int:
+        return store.query("SELECT count(*) FROM jobs WHERE id BETWEEN ? AND ? AND status IN ('done','failed')",
+                           (first, last))[0][0]
 
-    try:
-        while done_count() < warmup:
+    def wait_for(count: int) -> None:
+        while ended() < count:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the engine finished fewer than {warmup} jobs in {timeout_s:.0f} s")
+                raise RuntimeError(f"the engine finished fewer than {count} jobs in {timeout_s:.0f} s")
             time.sleep(0.2)
-        cpu0, t0, n0 = engine.cpu_times(), time.perf_counter(), done_count()
-        while done_count() < warmup + measured:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the engine finished fewer than {warmup + measured} jobs in {timeout_s:.0f} s")
-            time.sleep(0.2)
-        cpu1, t1, n1 = engine.cpu_times(), time.perf_counter(), done_count()
-    finally:
-        control.stop(home)
-    rows = store.query("SELECT started_at, finished_at FROM jobs WHERE id >= ? AND started_at IS NOT NULL "
-                       "AND status IN ('done','failed') ORDER BY started_at", (first,))
+
+    wait_for(warmup)
+    cpu0, t0, n0 = engine.cpu_times(), time.perf_counter(), ended()
+    wait_for(warmup + measured)
+    cpu1, t1, n1 = engine.cpu_times(), time.perf_counter(), ended()
+    rows = store.query("SELECT started_at, finished_at, status FROM jobs WHERE id BETWEEN ? AND ? "
+                       "AND started_at IS NOT NULL AND status IN ('done','failed') ORDER BY started_at",
+                       (first, last))
     spans = [(r[0], r[1]) for r in rows][warmup:]
-    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    gaps = sorted(b[0] - a[1] for a, b in zip(spans, spans[1:]))
     used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     return {"engine_cpu_percent": 100.0 * used / (t1 - t0), "jobs_per_minute": 60.0 * (n1 - n0) / (t1 - t0),
-            "gap_ms": {"median": 1000 * statistics.median(gaps), "p90": 1000 * sorted(gaps)[int(0.9 * len(gaps))],
-                       "max": 1000 * max(gaps)}, "jobs_measured": n1 - n0}
+            "gap_ms": {"median": 1000 * statistics.median(gaps), "p90": 1000 * gaps[int(0.9 * len(gaps))],
+                       "p95": 1000 * gaps[int(0.95 * len(gaps))], "max": 1000 * gaps[-1]},
+            "jobs_measured": n1 - n0, "gaps_measured": len(gaps),
+            "done": sum(r[2] == "done" for r in rows), "failed": sum(r[2] == "failed" for r in rows)}
+
+
+def run_queue(home: Path, data: str | None, warmup: int, measured: int, timeout_s: float = 600) -> dict:
+    """Start an engine with one CPU slot on `home`, let `warmup` jobs finish, then measure over `measured`."""
+    store = Store(home)
+    ids = [r[0] for r in store.query("SELECT id FROM jobs WHERE status='queued'")]
+    pid = start_engine(home, data)
+    try:
+        return measure_queue(store, pid, ids, warmup, measured, timeout_s)
+    finally:
+        control.stop(home)

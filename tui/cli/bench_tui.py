@@ -13,7 +13,6 @@ Everything runs in a fresh data folder with its own engine, stopped at the end.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import statistics
@@ -125,32 +124,33 @@ def _env(extra: dict) -> dict:
 # -- a store to start on --------------------------------------------------------------------------------------
 
 def fill(home: Path, rows: int) -> None:
-    """`rows` finished runs (the engine's own columns), written in one transaction."""
-    from runs.records import JobRequest
+    """`rows` finished runs (the engine's own columns), written in bulk transactions."""
+    from engine.bench_scale import fill_finished
     from runs.store import Store
 
     store = Store(home)
-    nets = ["1", "2", "5", "8.1", "10.1", "11.1", "13.2"]
-    ids = store.submit([JobRequest("train", {"net": nets[i % len(nets)], "samples": 1000 + i % 500, "seed": i % 5})
-                        for i in range(rows)])
-    now = time.time()
-    with store.write() as c:
-        seq = store.bump(c)
-        c.executemany("UPDATE jobs SET status='done', started_at=?, finished_at=?, progress=1.0, headline=?, "
-                      "result=?, seq=? WHERE id=?",
-                      [(now - 90, now - 30, 0.9 + (i % 90) / 1000,
-                        json.dumps({"test_accuracy": 0.9 + (i % 90) / 1000}), seq, job_id)
-                       for i, job_id in enumerate(ids)])
+    fill_finished(store, rows)
     store.close()
 
 
-def first_paint(home: Path, cols: int, rows: int, expected_rows: int, log) -> dict | None:
-    term = Terminal(_env({"MNISTLAB_HOME": str(home), "TERM": "xterm-256color", "COLORTERM": "truecolor"}),
-                    cols, rows)
+def dashboard(home: Path, cols: int, rows: int) -> Terminal:
+    """The real `mnistlab tui` on the data folder `home`, in a 256-colour pty of `cols` x `rows`."""
+    return Terminal(_env({"MNISTLAB_HOME": str(home), "TERM": "xterm-256color", "COLORTERM": "truecolor"}), cols, rows)
+
+
+def queue_painted(jobs: int) -> str:
+    """A regex for the first frame with data: the queue's title, then the job count as written (`2,000`), whole."""
+    return r"Queue.*?(?<![\d,])%s(?![\d,])" % re.escape(f"{jobs:,}")
+
+
+def first_paint(home: Path, cols: int, rows: int, expected_rows: int, log, timeout: float = 30) -> dict | None:
+    """Seconds from spawning the dashboard to its first frame with the queue's title and its job count.
+
+    The count is matched as the dashboard writes it (`2,000 jobs`, or `20 of 2,000`), whole."""
+    term = dashboard(home, cols, rows)
     try:
         first_byte = term.wait_for(r".", 20)
-        # the queue pane's title and its row count: the first frame with the data on it
-        painted = term.wait_for(r"Queue.*?%d jobs" % expected_rows, 30)
+        painted = term.wait_for(queue_painted(expected_rows), timeout)
     finally:
         code = term.quit()
     if painted is None:
@@ -219,8 +219,7 @@ def run(jobs: int, seconds: float, rows: int, repeats: int, size: tuple[int, int
                     raise RuntimeError("a streaming job ended early: " +
                                        "; ".join(f"{j.id}: {j.reason}" for j in store.jobs(ids=ids) if j.finished))
                 time.sleep(0.5)
-            term = Terminal(_env({"MNISTLAB_HOME": str(home), "TERM": "xterm-256color", "COLORTERM": "truecolor"}),
-                            *size)
+            term = dashboard(home, *size)
             try:
                 term.wait_for(r"Queue", 30)
                 time.sleep(2.0)  # settle after start
