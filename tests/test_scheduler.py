@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.devices import Slot, discover
 from engine.scheduler import plan
 from runs.records import Job
+from tests.store_reads import counted
 
 
 def job(id_, priority=0, placement=None, depends_on=None) -> Job:
@@ -118,15 +119,7 @@ def test_the_engine_picks_the_best_runnable_job_of_10000_without_reading_the_que
                                       JobRequest("train", {"net": "2"}, priority=5)])
     _bulk_queue(store, 5000)
 
-    rows = []
-    real_query = type(store).query
-
-    def counting(self, sql, params=()):
-        found = real_query(self, sql, params)
-        rows.append((sql, len(found)))
-        return found
-
-    store.query = counting.__get__(store)
+    rows = counted(store)
     engine.schedule()
     # the highest priority job waits for job 1; the next one in line runs
     assert executor.ran == [urgent] and store.job(urgent).status == "running"

@@ -7,6 +7,7 @@ import pytest
 
 from runs.engine_store import EngineStore
 from runs.records import JobRequest
+from tests.store_reads import counted
 from tests.tui_store import add_bulk
 from tui import job_window
 from tui.jobquery import Query
@@ -24,20 +25,6 @@ def big(tmp_path_factory):
     (running,) = store.submit([JobRequest("train", {"net": "2"})])
     store.claim(running, "cpu0", "cpu", None)
     return home, queued, running
-
-
-def counted(store):
-    """Wrap the store's reads so that the test can add up the rows each one returned."""
-    rows: list[tuple[str, int]] = []
-    real = type(store).query
-
-    def query(self, sql, params=()):
-        found = real(self, sql, params)
-        rows.append((sql, len(found)))
-        return found
-
-    store.query = query.__get__(store)
-    return rows
 
 
 def test_the_queue_window_is_running_then_the_engines_order_then_the_newest(big):
