@@ -106,10 +106,16 @@ def field_plot(summary: SweepSummary, name: str, width: int) -> Text | None:
     return Text.from_ansi(plt.build())
 
 
-def draw_field(plt, summary: SweepSummary, name: str) -> bool:
+def legend_labels(name: str) -> tuple[str, str]:
+    """What the plot's two series are: its points (SERIES[0]) and the best at each value (SERIES[1])."""
+    return "each point", f"best at each {name}"
+
+
+def draw_field(plt, summary: SweepSummary, name: str, legend: bool = True) -> bool:
     """Every point's mean against one field's value, and the best point at each value as a line, drawn on
-    `plt` (plotext, or a dashboard plot). Points without a finite mean are left out; False (nothing drawn)
-    when fewer than two values of the field have a result."""
+    `plt` (plotext, or a dashboard plot; `legend=False` leaves the legend to the caller, outside the data).
+    Points without a finite mean are left out; False (nothing drawn) when fewer than two values of the field
+    have a result."""
     points = [(row.values.get(name), row.cell.mean * summary.scale) for row in summary.rows
               if row.cell.mean is not None and math.isfinite(row.cell.mean * summary.scale)]
     labels = list(dict.fromkeys(value_text(x) for x, _ in points))
@@ -130,7 +136,8 @@ def draw_field(plt, summary: SweepSummary, name: str) -> bool:
     for x, y in zip(xs, ys):
         top[x] = best(top.get(x, y), y)
     line = sorted(top.items())
-    plt.scatter(xs, ys, marker="dot", color=SERIES[0], label="each point")
-    plt.plot([x for x, _ in line], [y for _, y in line], color=SERIES[1], label=f"best at each {name}")
+    point_label, line_label = legend_labels(name) if legend else (None, None)
+    plt.scatter(xs, ys, marker="dot", color=SERIES[0], label=point_label)
+    plt.plot([x for x, _ in line], [y for _, y in line], color=SERIES[1], label=line_label)
     plt.title(f"{metric_title(summary)} against {name}")
     return True

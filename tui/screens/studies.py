@@ -6,6 +6,10 @@ mean ± std over seeds or a pending/failed mark, colours when the grid has
 a `color_scale`, the diagonal marked when it asks, and images to show
 beside (wide terminals) or below the grids. Enter on a cell opens its job.
 The grid has the focus whenever the pane shows: arrows move at once.
+
+`w` writes the report of the study on show (`mnistlab report`'s function, into
+`reports/<study>/` in the data folder) in a worker thread, then says where;
+`S` opens a sweep (listed here as sweep-N) in the sweep view.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, Tab, Tabs
 
+from runs import sweeps
+from runs.records import InputError
 from runs.studies.table import Cell, Grid, StudyView
 from tui import format as fmt
 from tui.colors import heat, heat_legend, position
@@ -80,6 +86,9 @@ class StudiesScreen(LabScreen):
         Binding("greater_than_sign,full_stop", "study(1)", "next study", tooltip="the next study (> or .)"),
         Binding("less_than_sign,comma", "study(-1)", "prev study", show=False),
         Binding("e", "export", "export", tooltip="write the study's tables as Markdown, CSV or JSON"),
+        Binding("w", "write_report", "report",
+                tooltip="write the study's report (HTML page, Markdown twin, figures) into the data folder"),
+        Binding("S", "sweep", "sweep view", tooltip="the sweep's points ranked, the metric against each field"),
     ]
 
     def __init__(self):
@@ -91,6 +100,7 @@ class StudiesScreen(LabScreen):
         self._shape: tuple | None = None
         self._refreshed = 0.0
         self._pending = False
+        self.writing: str | None = None  # the study whose report a worker is writing
 
     def compose_body(self) -> ComposeResult:
         yield Tabs(id="study-tabs")
@@ -277,7 +287,62 @@ class StudiesScreen(LabScreen):
             return f"'{self.names[0]}' is the only study"
         if action == "grid" and (not self.view or len(self.view.grids) < 2):
             return "this study has a single grid"
+        if action == "sweep" and not self._shows_sweep():
+            return f"'{self.current}' is a study, not a sweep: S opens a sweep (the tabs named sweep-N)"
+        if action == "write_report":
+            return self._why_no_report()
         return None
+
+    def _shows_sweep(self) -> bool:
+        return self.view.type == sweeps.TYPE if self.view else sweeps.is_sweep(self.current)
+
+    def _why_no_report(self) -> str | None:
+        from runs.report.sections import BUILDERS
+
+        if self.writing:
+            return f"the report of '{self.writing}' is being written"
+        if self.view is None or self.view.type not in BUILDERS:
+            what = "a sweep (S shows it)" if self._shows_sweep() else "a study this dashboard cannot show"
+            return f"'{self.current}' is {what}; reports cover the studies {', '.join(BUILDERS)}"
+        return None
+
+    def action_sweep(self) -> None:
+        from tui.screens.sweep import open_sweep
+
+        if self.current and self._shows_sweep():
+            open_sweep(self.app, self.current)
+
+    def action_write_report(self) -> None:
+        if self.current is None or self._why_no_report():
+            return
+        name = self.writing = self.current
+        self.keys_follow()
+        self.notify(f"writing the report of '{name}'…", title="report", timeout=3, markup=False)
+        self.run_worker(lambda: self._write_report(name), thread=True, group="report", exit_on_error=False)
+
+    def _write_report(self, name: str) -> None:
+        """In a worker thread, with a connection of its own: the dashboard keeps drawing meanwhile."""
+        from runs.report import default_folder, write_reports
+        from runs.store import Store
+
+        store = Store(self.app.store.paths.root)
+        try:
+            page, error = write_reports(store, [name], default_folder(store, name)), None
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong is said, the dashboard stays up
+            page, error = None, str(exc) if isinstance(exc, (InputError, OSError)) else f"{type(exc).__name__}: {exc}"
+        finally:
+            store.close()
+        self.app.call_from_thread(self._report_written, name, page, error)
+
+    def _report_written(self, name: str, page, error: str | None) -> None:
+        self.writing = None
+        self.keys_follow()
+        if error is not None:
+            self.notify(f"the report of '{name}' was not written: {error}", title="report", severity="error",
+                        timeout=12, markup=False)
+        else:
+            self.notify(f"report of '{name}': {page}\nMarkdown twin: {page.with_suffix('.md')}", title="report",
+                        timeout=15, markup=False)
 
     def action_grid(self, step: int) -> None:
         if not self.view or len(self.view.grids) < 2:
