@@ -137,7 +137,7 @@ def draw_field(plt, summary: SweepSummary, name: str, legend: bool = True) -> bo
         top[x] = best(top.get(x, y), y)
     line = sorted(top.items())
     point_label, line_label = legend_labels(name) if legend else (None, None)
-    plt.scatter(xs, ys, marker="dot", color=SERIES[0], label=point_label)
     plt.plot([x for x, _ in line], [y for _, y in line], color=SERIES[1], label=line_label)
+    plt.scatter(xs, ys, marker="dot", color=SERIES[0], label=point_label)  # on top: the line hides no point
     plt.title(f"{metric_title(summary)} against {name}")
     return True

@@ -60,8 +60,7 @@ def open_sweep(app, group: str) -> None:
 
 class SweepScreen(LabScreen):
     DEFAULT_CSS = """
-    SweepScreen #sweep-head { height: auto; max-height: 2; padding: 0 1; background: $boost; text-wrap: nowrap;
-                              text-overflow: ellipsis; }
+    SweepScreen #sweep-head { height: auto; max-height: 2; padding: 0 1; background: $boost; }
     SweepScreen #sweep-points { height: auto; max-height: 40%; }
     SweepScreen #sweep-note, SweepScreen #plot-legend { height: 1; padding: 0 1; text-wrap: nowrap;
                                                         text-overflow: ellipsis; }
@@ -147,7 +146,7 @@ class SweepScreen(LabScreen):
         self.query_one("#sweep-head", Static).update(Text(heading(self.number, summary), style="bold"))
         self._show_table(summary)
         shown = min(len(summary.rows), SHOWN)
-        note = "mean ± std over finished seeds; … = a seed queued or running; Enter: a point's runs"
+        note = "mean ± std over finished seeds; … = seeds still to run; Enter: a point's runs"
         if shown < len(summary.rows):
             note = f"the best {shown:,} of {len(summary.rows):,} points (every one: `mnistlab sweep show " \
                    f"{self.number} --all`); " + note
@@ -198,6 +197,9 @@ class SweepScreen(LabScreen):
     def _draw(self, plt) -> None:
         summary = self.summary
         if summary is None:
+            return
+        if not summary.rows:
+            plt.title("no jobs in this sweep: it was stopped before its jobs were queued")
             return
         if not summary.fields:
             plt.title("one point: its runs differ only in their seed, so there is nothing to plot against")
