@@ -14,7 +14,6 @@ The grid has the focus whenever the pane shows: arrows move at once.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from rich.console import Group
@@ -31,7 +30,7 @@ from runs.studies.table import Cell, Grid, StudyView
 from tui import format as fmt
 from tui.colors import heat, heat_legend, position
 from tui.live import Changes
-from tui.screens.base import LabScreen
+from tui.screens.base import LabScreen, Throttled
 from tui.widgets.picture import artifact_picture
 
 REFRESH_S = 1.0
@@ -98,8 +97,7 @@ class StudiesScreen(LabScreen):
         self.view: StudyView | None = None
         self.grid_index = 0
         self._shape: tuple | None = None
-        self._refreshed = 0.0
-        self._pending = False
+        self.refresh_soon = Throttled(self, self.show_view, REFRESH_S)  # once a second, however many jobs end
         self.writing: str | None = None  # the study whose report a worker is writing
 
     def compose_body(self) -> ComposeResult:
@@ -175,23 +173,11 @@ class StudiesScreen(LabScreen):
         if any(s and s not in self.names for s in studies):
             self.load_studies()
         elif self.current in studies:
-            self._refresh_soon()
-
-    def _refresh_soon(self) -> None:
-        """At most one recomputation of the view a second, however many jobs changed."""
-        if self._pending:
-            return
-        wait = REFRESH_S - (time.monotonic() - self._refreshed)
-        if wait <= 0:
-            self.guard(self.show_view)
-        else:
-            self._pending = True
-            self.set_timer(wait, lambda: self.guard(self.show_view))
+            self.refresh_soon.soon()
 
     # -- showing ----------------------------------------------------------------------
     def show_view(self) -> None:
-        self._pending = False
-        self._refreshed = time.monotonic()
+        self.refresh_soon.ran()
         if self.current is None:
             self.view = None
             return

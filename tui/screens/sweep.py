@@ -13,8 +13,6 @@ view is recomputed at most once a second however many of them change.
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,7 +25,7 @@ from tui import format as fmt
 from tui.cli.sweep_view import draw_field, heading, legend_labels, metric_title, point_cells
 from tui.colors import SERIES, rich_color
 from tui.live import Changes
-from tui.screens.base import LabScreen
+from tui.screens.base import LabScreen, Throttled
 from tui.widgets.plot import Plot
 
 SHOWN = 200       # points in the table; `mnistlab sweep show N --all` lists every one
@@ -84,8 +82,7 @@ class SweepScreen(LabScreen):
         self.field_index = 0
         self._columns: tuple | None = None
         self._dirty: set[int] = set()
-        self._pending = False
-        self._refreshed = 0.0
+        self.reread_soon = Throttled(self, self._reread, REFRESH_S)
 
     def compose(self) -> ComposeResult:
         self.MODE = self.app.current_mode
@@ -120,17 +117,7 @@ class SweepScreen(LabScreen):
         if changes.new and sum(self.app.store.count_by_status(study=self.group).values()) != len(self.jobs):
             self.load()  # jobs joined the group (counted through its index, only when jobs appeared)
         elif self._dirty:
-            self._refresh_soon()
-
-    def _refresh_soon(self) -> None:
-        if self._pending:
-            return
-        wait = REFRESH_S - (time.monotonic() - self._refreshed)
-        if wait <= 0:
-            self.guard(self._reread)
-        else:
-            self._pending = True
-            self.set_timer(wait, lambda: self.guard(self._reread))
+            self.reread_soon.soon()
 
     def _reread(self) -> None:
         ids, self._dirty = sorted(self._dirty), set()
@@ -140,8 +127,7 @@ class SweepScreen(LabScreen):
 
     # -- showing ----------------------------------------------------------------------
     def show(self) -> None:
-        self._pending = False
-        self._refreshed = time.monotonic()
+        self.reread_soon.ran()
         summary = self.summary = sweeps.summarize(sorted(self.jobs.values(), key=lambda j: j.id), order=self.order)
         self.query_one("#sweep-head", Static).update(Text(heading(self.number, summary), style="bold"))
         self._show_table(summary)
