@@ -97,9 +97,11 @@ def test_sweep_view_at_80x24_in_16_colours_ranks_points_plots_each_field_and_ope
     async def go():
         app = app_for(home, monkeypatch, colors="16")
         async with app.run_test(size=(80, 24)) as pilot:
-            await studies_on(pilot, "sweep-1")
-            assert "report" not in footer_keys(app) and "sweep view" in footer_keys(app)
-            await burst(pilot, "S")
+            await studies_on(pilot, "zoo")
+            await pilot.pause(0.2)
+            assert "sweep view" not in footer_keys(app)
+            await burst(pilot, ">S")  # typed fast: S acts on the study `>` moved to
+            assert app.screen.current == "sweep-1"
             text = await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and "against" in
                                   screen_text(app) and screen_text(app))
             assert "sweep 1: train, 4 point(s) (7 done, 1 queued)" in text

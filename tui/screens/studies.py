@@ -82,8 +82,10 @@ class StudiesScreen(LabScreen):
     BINDINGS = [
         Binding("right_square_bracket", "grid(1)", "next grid", tooltip="the study's next grid (e.g. the next eps)"),
         Binding("left_square_bracket", "grid(-1)", "prev grid", show=False),
-        Binding("greater_than_sign,full_stop", "study(1)", "next study", tooltip="the next study (> or .)"),
-        Binding("less_than_sign,comma", "study(-1)", "prev study", show=False),
+        # priority: the study changes before the keys typed after `>` are delivered (`>S`, `>w` act on it)
+        Binding("greater_than_sign,full_stop", "study(1)", "next study", tooltip="the next study (> or .)",
+                priority=True),
+        Binding("less_than_sign,comma", "study(-1)", "prev study", show=False, priority=True),
         Binding("e", "export", "export", tooltip="write the study's tables as Markdown, CSV or JSON"),
         Binding("w", "write_report", "report",
                 tooltip="write the study's report (HTML page, Markdown twin, figures) into the data folder"),
@@ -151,9 +153,12 @@ class StudiesScreen(LabScreen):
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        if event.tab is None:
-            return
-        name = next((n for n in self.names if f"study-{_tab_id(n)}" == event.tab.id), None)
+        if event.tab is None or event.tab.id != self.query_one(Tabs).active:
+            return  # a tab passed over by several fast > presses
+        self._select(next((n for n in self.names if f"study-{_tab_id(n)}" == event.tab.id), None))
+        self.set_focus(self.query_one(GridTable))  # a click on a tab leaves the arrows on the grid
+
+    def _select(self, name: str | None) -> None:
         if name != self.current:
             self.current = name
             self.grid_index = 0
@@ -161,7 +166,6 @@ class StudiesScreen(LabScreen):
             self.guard(self.show_view)
             self.app.remember_view(self)
             self.keys_follow()
-        self.set_focus(self.query_one(GridTable))  # a click on a tab leaves the arrows on the grid
 
     # -- live --------------------------------------------------------------------------
     def on_changes(self, changes: Changes | None) -> None:
@@ -340,7 +344,9 @@ class StudiesScreen(LabScreen):
         if not self.names:
             return
         i = self.names.index(self.current) if self.current in self.names else 0
-        self.query_one(Tabs).active = f"study-{_tab_id(self.names[(i + step) % len(self.names)])}"
+        name = self.names[(i + step) % len(self.names)]
+        self._select(name)  # at once: keys typed right after `>` (`>S`, `>w`) act on the study it shows
+        self.query_one(Tabs).active = f"study-{_tab_id(name)}"
 
     def action_export(self) -> None:
         from tui.screens.export import ExportScreen
