@@ -32,6 +32,12 @@ class LabCommands(Provider):
             out.append((f"Submit study: {preset.title}…", partial(app.action_submit, f"study:{preset.type}"),
                         preset.summary))
         out.append(("Start the engine", app.action_start_engine, "if none runs for this data folder (E)"))
+        from runs import sweeps
+        from tui.screens.sweep import open_sweep, sweep_groups
+
+        for group, options in sweep_groups(app.store):
+            out.append((f"Open sweep {sweeps.number(group)}", partial(open_sweep, app, group),
+                        f"{options.get('kind', '-')} over {', '.join(options.get('swept', [])) or '-'}"))
         return out
 
     async def discover(self) -> Hits:

@@ -1,4 +1,4 @@
-"""What the keys on one job do (cancel, retry, priority, clone) and, when they can do nothing, why.
+"""What the keys on one job do (cancel, retry, priority, clone, its sweep) and, when they can do nothing, why.
 
 Shared by the queue and the job's own view. No Textual widgets here, only the app they act through.
 """
@@ -6,16 +6,19 @@ Shared by the queue and the job's own view. No Textual widgets here, only the ap
 from __future__ import annotations
 
 from runs.records import Job
+from runs.sweeps import is_sweep
 
 PRIORITY_RANGE = (-1000, 1000)
 
 
 def why_not(action: str, job: Job | None) -> str | None:
     """Why `action` cannot be done to `job` now (None: it can)."""
-    if action not in ("cancel", "retry", "priority", "clone"):
+    if action not in ("cancel", "retry", "priority", "clone", "sweep"):
         return None
     if job is None:
         return "no job is highlighted"
+    if action == "sweep" and not is_sweep(job.study):
+        return f"job {job.id} is not part of a sweep" + (f" (it belongs to study {job.study!r})" if job.study else "")
     if action == "cancel":
         if job.finished:
             return f"job {job.id} has ended ({job.status}): there is nothing to cancel"
@@ -57,3 +60,11 @@ def set_priority(app, job: Job, step: int) -> None:
         return f"priority {target}"
 
     app.job_action(run, f"job {job.id}: {{}}")
+
+
+def open_sweep(app, job: Job) -> None:
+    """The sweep view of the sweep the job belongs to."""
+    from tui.screens.sweep import open_sweep
+
+    if is_sweep(job.study):
+        open_sweep(app, job.study)

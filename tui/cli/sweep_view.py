@@ -1,8 +1,14 @@
-"""A sweep in a plain terminal: one row per point, best first, and the metric against each swept field."""
+"""A sweep as text: one row per point, best first, and the metric against each swept field (plotext).
+
+The CLI (`mnistlab sweep show`) prints `render_sweep`; the dashboard's sweep view
+(tui/screens/sweep.py) shows the same heading, row cells and plots through
+`heading`, `point_cells` and `draw_field`.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -37,9 +43,7 @@ class render_sweep:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         s = self.summary
-        counts = ", ".join(f"{n:,} {status}" for status, n in sorted(s.counts.items())) or "no jobs"
-        yield Text(f"sweep {self.number}: {s.kind}, {len(s.rows):,} point(s) ({counts}); ranked by {s.metric}, "
-                   f"{'highest' if s.best == 'high' else 'lowest'} first", style="bold")
+        yield Text(heading(self.number, s), style="bold")
         if not s.rows:
             yield Text("no jobs in this sweep: it was stopped before its jobs were queued", style="dim")
             return
@@ -61,31 +65,63 @@ class render_sweep:
         table.add_column("#", justify="right", style="bold")
         for name in s.fields:
             table.add_column(name, no_wrap=True)
-        table.add_column(f"{s.metric}" + (f" ({s.unit})" if s.unit else ""), justify="right", no_wrap=True)
+        table.add_column(metric_title(s), justify="right", no_wrap=True)
         table.add_column("seeds", justify="right", no_wrap=True)
         table.add_column("jobs", no_wrap=True, overflow="ellipsis")
         for rank, row in enumerate(rows, 1):
-            cell = row.cell
-            done = f"{len(cell.values)}/{len(cell.job_ids)}" + (f", {cell.failed} failed" if cell.failed else "")
-            table.add_row(str(rank) if cell.mean is not None else "", *(value_text(row.values[k]) for k in s.fields),
-                          cell.text, done, id_ranges(cell.job_ids))
+            table.add_row(*point_cells(s, rank, row))
         return table
 
 
+def heading(number: int, summary: SweepSummary) -> str:
+    """'sweep 3: train, 3 point(s) (5 done, 1 queued); ranked by test_accuracy, highest first'."""
+    s = summary
+    counts = ", ".join(f"{n:,} {status}" for status, n in sorted(s.counts.items())) or "no jobs"
+    return (f"sweep {number}: {s.kind}, {len(s.rows):,} point(s) ({counts}); ranked by {s.metric}, "
+            f"{'highest' if s.best == 'high' else 'lowest'} first")
+
+
+def metric_title(summary: SweepSummary) -> str:
+    return summary.metric + (f" ({summary.unit})" if summary.unit else "")
+
+
+def point_cells(summary: SweepSummary, rank: int, row: PointRow, digits: int | None = None) -> list[str]:
+    """One point's row: its rank (blank until a seed finished), the swept values, mean ± std (with `digits`
+    decimals if given), finished/all seeds, and the job ids."""
+    cell = row.cell if digits is None else replace(row.cell, digits=digits)
+    done = f"{len(cell.values)}/{len(cell.job_ids)}" + (f", {cell.failed} failed" if cell.failed else "")
+    return [str(rank) if cell.mean is not None else "", *(value_text(row.values[k]) for k in summary.fields),
+            cell.text, done, id_ranges(cell.job_ids)]
+
+
 def field_plot(summary: SweepSummary, name: str, width: int) -> Text | None:
-    """Every point's mean against one field's value, and the best point at each value as a line (plotext).
-    None when fewer than two values of the field have a result."""
+    """`draw_field` as text for a plain terminal; None when there is nothing to plot."""
     import plotext as plt
 
-    points = [(row.values[name], row.cell.mean * summary.scale) for row in summary.rows
-              if row.cell.mean is not None and math.isfinite(row.cell.mean)]
-    labels = list(dict.fromkeys(value_text(x) for x, _ in points))
-    if len(labels) < 2:
-        return None
     plt.clear_figure()
     plt.plotsize(width, PLOT_HEIGHT)
     plt.theme("clear")
-    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x, _ in points)
+    if not draw_field(plt, summary, name):
+        return None
+    return Text.from_ansi(plt.build())
+
+
+def legend_labels(name: str) -> tuple[str, str]:
+    """What the plot's two series are: its points (SERIES[0]) and the best at each value (SERIES[1])."""
+    return "each point", f"best at each {name}"
+
+
+def draw_field(plt, summary: SweepSummary, name: str, legend: bool = True) -> bool:
+    """Every point's mean against one field's value, and the best point at each value as a line, drawn on
+    `plt` (plotext, or a dashboard plot; `legend=False` leaves the legend to the caller, outside the data).
+    Points without a finite mean are left out; False (nothing drawn) when fewer than two values of the field
+    have a result."""
+    points = [(row.values.get(name), row.cell.mean * summary.scale) for row in summary.rows
+              if row.cell.mean is not None and math.isfinite(row.cell.mean * summary.scale)]
+    labels = list(dict.fromkeys(value_text(x) for x, _ in points))
+    if len(labels) < 2:
+        return False
+    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x, _ in points)
     if numeric:
         xs = [float(x) for x, _ in points]
         if min(xs) > 0 and max(xs) / min(xs) >= 100:
@@ -100,7 +136,8 @@ def field_plot(summary: SweepSummary, name: str, width: int) -> Text | None:
     for x, y in zip(xs, ys):
         top[x] = best(top.get(x, y), y)
     line = sorted(top.items())
-    plt.scatter(xs, ys, marker="dot", color=SERIES[0], label="each point")
-    plt.plot([x for x, _ in line], [y for _, y in line], color=SERIES[1], label=f"best at each {name}")
-    plt.title(f"{summary.metric}{' (' + summary.unit + ')' if summary.unit else ''} against {name}")
-    return Text.from_ansi(plt.build())
+    point_label, line_label = legend_labels(name) if legend else (None, None)
+    plt.plot([x for x, _ in line], [y for _, y in line], color=SERIES[1], label=line_label)
+    plt.scatter(xs, ys, marker="dot", color=SERIES[0], label=point_label)  # on top: the line hides no point
+    plt.title(f"{metric_title(summary)} against {name}")
+    return True

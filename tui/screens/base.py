@@ -11,6 +11,8 @@ works.
 
 from __future__ import annotations
 
+import time
+
 from textual import events
 from textual.actions import parse
 from textual.app import ComposeResult
@@ -112,3 +114,28 @@ class LabScreen(Screen):
                     event.stop()
                     self.notify(reason, title=binding.description or event.key, timeout=4, markup=False)
                     return
+
+
+class Throttled:
+    """`fn` run at most once every `every_s` seconds however often `soon()` asks (a view recomputed once a
+    second while many of its jobs change); its errors become messages on screen, as with `guard`."""
+
+    def __init__(self, screen: LabScreen, fn, every_s: float):
+        self.screen, self.fn, self.every_s = screen, fn, every_s
+        self._pending = False
+        self._ran = 0.0
+
+    def soon(self) -> None:
+        if self._pending:
+            return
+        wait = self.every_s - (time.monotonic() - self._ran)
+        if wait <= 0:
+            self.screen.guard(self.fn)
+        else:
+            self._pending = True
+            self.screen.set_timer(wait, lambda: self.screen.guard(self.fn))
+
+    def ran(self) -> None:
+        """`fn` just ran (called by it, however it was called)."""
+        self._pending = False
+        self._ran = time.monotonic()

@@ -54,6 +54,7 @@ class JobScreen(LabScreen):
         Binding("r", "retry", "retry", tooltip="queue a failed or cancelled job again (resumes)"),
         Binding("C", "clone", "clone", tooltip="the submit form, filled with this job's spec"),
         Binding("v", "region", "region view", tooltip="the digits inside a rectangle of a latent map"),
+        Binding("S", "sweep", "sweep", tooltip="the job's sweep: its points ranked, the metric against each field"),
         Binding("e", "export", "export", show=False, tooltip="write the job as CSV, JSON or Markdown"),
     ]
     FOCUS = {"curves": MetricPlots, "results": "#results-box", "spec": "#spec-box", "log": "#log-view",
@@ -292,6 +293,10 @@ class JobScreen(LabScreen):
     def action_clone(self) -> None:
         if self.job is not None:
             self.app.clone_job(self.job)
+
+    def action_sweep(self) -> None:
+        if self.job is not None:
+            job_actions.open_sweep(self.app, self.job)
 
     def action_region(self) -> None:
         from tui.screens.region import RegionScreen, pick_scatter

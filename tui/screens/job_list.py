@@ -22,6 +22,7 @@ LIST_BINDINGS = [
     Binding("o", "sort", "sort", show=False, tooltip="cycle the sort order"),
     Binding("O", "reverse", "reverse sort", show=False, tooltip="reverse the sort order"),
     Binding("C", "clone", "clone", tooltip="the submit form, filled with this job's spec"),
+    Binding("S", "sweep", "sweep", tooltip="the job's sweep: its points ranked, the metric against each field"),
 ]
 
 
@@ -76,3 +77,8 @@ class JobListScreen(LabScreen):
         job = self.current_job()
         if job is not None:
             self.app.clone_job(job)
+
+    def action_sweep(self) -> None:
+        job = self.current_job()
+        if job is not None:
+            job_actions.open_sweep(self.app, job)

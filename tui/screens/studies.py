@@ -6,11 +6,14 @@ mean ± std over seeds or a pending/failed mark, colours when the grid has
 a `color_scale`, the diagonal marked when it asks, and images to show
 beside (wide terminals) or below the grids. Enter on a cell opens its job.
 The grid has the focus whenever the pane shows: arrows move at once.
+
+`w` writes the report of the study on show (`mnistlab report`'s function, into
+`reports/<study>/` in the data folder) in a worker thread, then says where;
+`S` opens a sweep (listed here as sweep-N) in the sweep view.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from rich.console import Group
@@ -21,11 +24,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, Tab, Tabs
 
+from runs import sweeps
+from runs.records import InputError
 from runs.studies.table import Cell, Grid, StudyView
 from tui import format as fmt
 from tui.colors import heat, heat_legend, position
 from tui.live import Changes
-from tui.screens.base import LabScreen
+from tui.screens.base import LabScreen, Throttled
 from tui.widgets.picture import artifact_picture
 
 REFRESH_S = 1.0
@@ -77,9 +82,14 @@ class StudiesScreen(LabScreen):
     BINDINGS = [
         Binding("right_square_bracket", "grid(1)", "next grid", tooltip="the study's next grid (e.g. the next eps)"),
         Binding("left_square_bracket", "grid(-1)", "prev grid", show=False),
-        Binding("greater_than_sign,full_stop", "study(1)", "next study", tooltip="the next study (> or .)"),
-        Binding("less_than_sign,comma", "study(-1)", "prev study", show=False),
+        # priority: the study changes before the keys typed after `>` are delivered (`>S`, `>w` act on it)
+        Binding("greater_than_sign,full_stop", "study(1)", "next study", tooltip="the next study (> or .)",
+                priority=True),
+        Binding("less_than_sign,comma", "study(-1)", "prev study", show=False, priority=True),
         Binding("e", "export", "export", tooltip="write the study's tables as Markdown, CSV or JSON"),
+        Binding("w", "write_report", "report",
+                tooltip="write the study's report (HTML page, Markdown twin, figures) into the data folder"),
+        Binding("S", "sweep", "sweep view", tooltip="the sweep's points ranked, the metric against each field"),
     ]
 
     def __init__(self):
@@ -89,8 +99,8 @@ class StudiesScreen(LabScreen):
         self.view: StudyView | None = None
         self.grid_index = 0
         self._shape: tuple | None = None
-        self._refreshed = 0.0
-        self._pending = False
+        self.refresh_soon = Throttled(self, self.show_view, REFRESH_S)  # once a second, however many jobs end
+        self.writing: str | None = None  # the study whose report a worker is writing
 
     def compose_body(self) -> ComposeResult:
         yield Tabs(id="study-tabs")
@@ -143,9 +153,12 @@ class StudiesScreen(LabScreen):
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        if event.tab is None:
-            return
-        name = next((n for n in self.names if f"study-{_tab_id(n)}" == event.tab.id), None)
+        if event.tab is None or event.tab.id != self.query_one(Tabs).active:
+            return  # a tab passed over by several fast > presses
+        self._select(next((n for n in self.names if f"study-{_tab_id(n)}" == event.tab.id), None))
+        self.set_focus(self.query_one(GridTable))  # a click on a tab leaves the arrows on the grid
+
+    def _select(self, name: str | None) -> None:
         if name != self.current:
             self.current = name
             self.grid_index = 0
@@ -153,7 +166,6 @@ class StudiesScreen(LabScreen):
             self.guard(self.show_view)
             self.app.remember_view(self)
             self.keys_follow()
-        self.set_focus(self.query_one(GridTable))  # a click on a tab leaves the arrows on the grid
 
     # -- live --------------------------------------------------------------------------
     def on_changes(self, changes: Changes | None) -> None:
@@ -164,23 +176,11 @@ class StudiesScreen(LabScreen):
         if any(s not in self.names for s in studies):
             self.load_studies()
         elif self.current in studies:
-            self._refresh_soon()
-
-    def _refresh_soon(self) -> None:
-        """At most one recomputation of the view a second, however many jobs changed."""
-        if self._pending:
-            return
-        wait = REFRESH_S - (time.monotonic() - self._refreshed)
-        if wait <= 0:
-            self.guard(self.show_view)
-        else:
-            self._pending = True
-            self.set_timer(wait, lambda: self.guard(self.show_view))
+            self.refresh_soon.soon()
 
     # -- showing ----------------------------------------------------------------------
     def show_view(self) -> None:
-        self._pending = False
-        self._refreshed = time.monotonic()
+        self.refresh_soon.ran()
         if self.current is None:
             self.view = None
             return
@@ -276,7 +276,62 @@ class StudiesScreen(LabScreen):
             return f"'{self.names[0]}' is the only study"
         if action == "grid" and (not self.view or len(self.view.grids) < 2):
             return "this study has a single grid"
+        if action == "sweep" and not self._shows_sweep():
+            return f"'{self.current}' is a study, not a sweep: S opens a sweep (the tabs named sweep-N)"
+        if action == "write_report":
+            return self._why_no_report()
         return None
+
+    def _shows_sweep(self) -> bool:
+        return self.view.type == sweeps.TYPE if self.view else sweeps.is_sweep(self.current)
+
+    def _why_no_report(self) -> str | None:
+        from runs.report.sections import BUILDERS
+
+        if self.writing:
+            return f"the report of '{self.writing}' is being written"
+        if self.view is None or self.view.type not in BUILDERS:
+            what = "a sweep (S shows it)" if self._shows_sweep() else "a study this dashboard cannot show"
+            return f"'{self.current}' is {what}; reports cover the studies {', '.join(BUILDERS)}"
+        return None
+
+    def action_sweep(self) -> None:
+        from tui.screens.sweep import open_sweep
+
+        if self.current and self._shows_sweep():
+            open_sweep(self.app, self.current)
+
+    def action_write_report(self) -> None:
+        if self.current is None or self._why_no_report():
+            return
+        name = self.writing = self.current
+        self.keys_follow()
+        self.notify(f"writing the report of '{name}'…", title="report", timeout=3, markup=False)
+        self.run_worker(lambda: self._write_report(name), thread=True, group="report", exit_on_error=False)
+
+    def _write_report(self, name: str) -> None:
+        """In a worker thread, with a connection of its own: the dashboard keeps drawing meanwhile."""
+        from runs.report import default_folder, write_reports
+        from runs.store import Store
+
+        store = Store(self.app.store.paths.root)
+        try:
+            page, error = write_reports(store, [name], default_folder(store, name)), None
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong is said, the dashboard stays up
+            page, error = None, str(exc) if isinstance(exc, (InputError, OSError)) else f"{type(exc).__name__}: {exc}"
+        finally:
+            store.close()
+        self.app.call_from_thread(self._report_written, name, page, error)
+
+    def _report_written(self, name: str, page, error: str | None) -> None:
+        self.writing = None
+        self.keys_follow()
+        if error is not None:
+            self.notify(f"the report of '{name}' was not written: {error}", title="report", severity="error",
+                        timeout=12, markup=False)
+        else:
+            self.notify(f"report of '{name}': {page}\nMarkdown twin: {page.with_suffix('.md')}", title="report",
+                        timeout=15, markup=False)
 
     def action_grid(self, step: int) -> None:
         if not self.view or len(self.view.grids) < 2:
@@ -288,7 +343,9 @@ class StudiesScreen(LabScreen):
         if not self.names:
             return
         i = self.names.index(self.current) if self.current in self.names else 0
-        self.query_one(Tabs).active = f"study-{_tab_id(self.names[(i + step) % len(self.names)])}"
+        name = self.names[(i + step) % len(self.names)]
+        self._select(name)  # at once: keys typed right after `>` (`>S`, `>w`) act on the study it shows
+        self.query_one(Tabs).active = f"study-{_tab_id(name)}"
 
     def action_export(self) -> None:
         from tui.screens.export import ExportScreen
