@@ -94,6 +94,17 @@ def test_report_of_a_study_with_unfinished_jobs_says_which_are_missing(studies, 
     assert "Not finished: 1 of 2 jobs" in html and f"job {queued} (train net=5 samples=256 epochs=2): queued" in html
     assert page.with_suffix(".md").exists()
     store.cancel(queued)
+    assert (studies / "reports").stat().st_mode & 0o777 == 0o700  # every folder it made is private
     bad = cli("report", "--study", "nope", "--out", tmp_path / "x")
     assert bad.code == 2 and "no study 'nope'" in bad.err and "allowed: all" in bad.err
     assert not (tmp_path / "x").exists()
+    # a sweep is a group too, but has no report: `all` leaves it out, naming it says where its results are
+    from runs.report import study_names
+    from runs.records import JobRequest
+
+    (point,) = store.submit([JobRequest("train", {"net": "1", "samples": 64, "epochs": 1})],
+                            study=("sweep-1", "sweep", {}))
+    store.cancel(point)
+    assert "sweep-1" not in study_names(store, "all") and "zoo" in study_names(store, "all")
+    bad = cli("report", "--study", "sweep-1", "--out", tmp_path / "x")
+    assert bad.code == 2 and "sweep-1 is a sweep, which has no report; `mnistlab sweep show 1`" in bad.err

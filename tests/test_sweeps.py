@@ -86,7 +86,7 @@ def test_an_invalid_sweep_is_refused_whole_and_queues_nothing(home, cli, engine_
 def test_a_sweep_whose_data_is_missing_leaves_no_group(home, cli, engine_starts, tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "nowhere"))
     result = cli("sweep", "train", "--net", "1,2")
-    assert result.code == 2 and "MNIST is not in" in result.err
+    assert result.code == 2 and "MNIST folder" in result.err and "does not exist" in result.err
     assert Store(home).studies() == [] and Store(home).jobs() == []
 
 

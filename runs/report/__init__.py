@@ -23,8 +23,17 @@ HTML, MARKDOWN, FIGURES = "report.html", "report.md", "figures"
 
 
 def study_names(store, which: str) -> list[str]:
-    """`all`, a study's name, or a study type (every study of that type)."""
-    studies = store.studies()
+    """`all`, a study's name, or a study type (every study of that type). Sweeps have no report: `all`
+    leaves them out, and naming one says where its results are."""
+    from runs.sweeps import TYPE as SWEEP, number
+
+    every = store.studies()
+    sweep = next((s for s in every if s["name"] == which and s["type"] == SWEEP), None)
+    if sweep is not None or which == SWEEP:
+        shown = f"`mnistlab sweep show {number(which)}`" if sweep else "`mnistlab sweep show ID`"
+        raise InputError(f"{which} is a sweep, which has no report; {shown} ranks its points (a report "
+                         f"covers the studies: {', '.join(t for t in STUDY_TYPES if t != SWEEP)})")
+    studies = [s for s in every if s["type"] != SWEEP]
     if which == "all":
         names = [s["name"] for s in studies]
     elif any(s["name"] == which for s in studies):
@@ -49,7 +58,9 @@ def _write(path: Path, text: str) -> None:
 def write_reports(store, names: list[str], out_dir: str | os.PathLike) -> Path:
     """The report of several studies in `out_dir`; returns the HTML page's path."""
     out = Path(out_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for folder in [*reversed(out.parents), out]:  # every folder it makes is private, not only the last
+        if not folder.exists():
+            folder.mkdir(mode=0o700)
     staging = out / f".report-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o700)
