@@ -13,7 +13,7 @@ from runs.records import JobRequest
 from runs.store import Store
 from tests.conftest import run_mnistlab, wait_until
 
-LONG = {"net": "10.1", "samples": 30000, "epochs": 4}  # ~15 s on 2 cores: long enough to interrupt
+LONG = {"net": "10.1", "samples": 15000, "epochs": 4}  # ~8 s on 2 cores: long enough to interrupt
 TINY = {"net": "1", "samples": 256, "epochs": 1}
 
 
