@@ -65,7 +65,8 @@ def ray_bench(results: dict, as_json: bool, out: Path | None) -> None:
         return
     ray, local = results["ray"], results["local"]
     rates = lambda r: ", ".join(f"{x:.1f}" for x in r["jobs_per_minute"])  # noqa: E731
-    console.print(f"{results['batch']} jobs of net 1 on {results['samples']:,} images, {ray['slots']} Ray slot(s) "
+    console.print(f"{results['batch']} jobs of net 1 on {results['samples']:,} images x {results['epochs']} epochs, "
+                  f"{ray['slots']} Ray slot(s) "
                   f"({results['target']}) vs {local['slots']} local; order {results['order']}")
     console.print(f"jobs per minute: ray {rates(ray)}, local {rates(local)}: ray/local "
                   f"{results['ratio_jobs_per_minute']:.3f} (medians)")

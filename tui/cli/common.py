@@ -85,3 +85,15 @@ def known_ids(s: Store, values: list[str]) -> list[int]:
     for i in ids:
         s.job(i)
     return ids
+
+
+def kind_command(command, name: str, fields: list, common: list) -> object:
+    """`command(**kwargs)` given the signature typer reads: one parameter per spec field of a job kind, then
+    the options every such command shares ((name, annotation, default) each)."""
+    import inspect
+
+    shared = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+              for n, annotation, default in common]
+    command.__signature__ = inspect.Signature([*fields, *shared])
+    command.__name__ = name
+    return command

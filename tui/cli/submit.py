@@ -16,7 +16,7 @@ import typer
 from jobs.kinds import KINDS
 from jobs.schema import Field, JobKind
 from runs.records import JobRequest
-from tui.cli.common import JsonOpt, whole_numbers
+from tui.cli.common import JsonOpt, kind_command, whole_numbers
 from tui.cli.queueing import announce, finish_waiting, queue
 from tui.cli.spec_file import read_spec_file
 
@@ -82,12 +82,7 @@ def make_command(kind: JobKind):
             raise typer.Exit(finish_waiting(ids, options["as_json"]))
         announce(ids, options["as_json"])
 
-    params = [_field_option(f) for f in kind.fields]
-    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-               for name, annotation, default in COMMON]
-    command.__signature__ = inspect.Signature(params)
-    command.__name__ = f"submit_{kind.name}"
-    return command
+    return kind_command(command, f"submit_{kind.name}", [_field_option(f) for f in kind.fields], COMMON)
 
 
 for _kind in KINDS.values():

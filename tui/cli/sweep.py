@@ -15,7 +15,7 @@ from jobs.kinds import KINDS
 from jobs.schema import Field, JobKind
 from runs import sweeps
 from runs.records import FINISHED, InputError, JobRequest
-from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, err, fail, print_json, store
+from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, err, fail, kind_command, print_json, store
 from tui.cli.groups import sweep_group
 from tui.cli.queueing import queue
 from tui.cli.sweep_view import render_sweep
@@ -86,12 +86,7 @@ def make_command(kind: JobKind):
         console.print(f"`mnistlab sweep show {number}` ranks the points, `mnistlab ls --sweep {number}` lists "
                       f"the jobs", style="dim")
 
-    params = [_field_param(f) for f in kind.fields]
-    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-               for name, annotation, default in COMMON]
-    command.__signature__ = inspect.Signature(params)
-    command.__name__ = f"sweep_{kind.name}"
-    return command
+    return kind_command(command, f"sweep_{kind.name}", [_field_param(f) for f in kind.fields], COMMON)
 
 
 def _print_plan(kind: JobKind, axes: dict[str, sweeps.Axis], points: list[dict], as_json: bool) -> None:
