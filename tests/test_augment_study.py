@@ -136,6 +136,6 @@ def test_the_cli_stays_torch_free_with_the_augment_commands():
     import subprocess
     import sys
 
-    code = ("import sys, tui.cli.main, runs.studies.augment, tui.cli.study_augment, tui.cli.bench_augment; "
+    code = ("import sys, tui.cli.main, tui.cli.app, runs.studies.augment, tui.cli.study_augment, tui.cli.bench_augment; "
             "assert 'torch' not in sys.modules and 'numpy' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)

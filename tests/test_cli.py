@@ -166,3 +166,18 @@ def test_ls_shows_each_kinds_main_number_whole_at_80_columns(tmp_path):
     train_row, gan_row = (next(line for line in lines if f" {kind} " in line) for kind in ("train", "gan"))
     assert train_row.endswith("97.12%") and "…" in train_row  # the spec gives way, not the number
     assert gan_row.endswith("0.353")  # D(G(z)) is a probability, not a share: no percent sign
+
+
+def test_the_dashboard_starts_without_loading_every_command():
+    """`mnistlab [--home H] [--data D] tui` goes straight to the dashboard; anything else is a command line."""
+    import subprocess
+    import sys
+
+    from tui.cli.main import dashboard_only
+
+    assert dashboard_only(["tui"]) == {}
+    assert dashboard_only(["--home", "/x", "--data=/d", "tui"]) == {"--home": "/x", "--data": "/d"}
+    for other in (["tui", "--help"], ["ls"], ["--home", "tui"], ["--home=", "tui"], [], ["--verbose", "tui"]):
+        assert dashboard_only(other) is None, other
+    code = "import sys, tui.cli.main, tui.app; sys.exit(1 if {'typer', 'tui.cli.app'} & set(sys.modules) else 0)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

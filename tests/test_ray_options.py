@@ -89,7 +89,7 @@ def test_engine_status_shows_each_slots_node_its_gpu_use_and_lost_nodes(home):
 
 
 def test_nothing_imports_ray_unless_asked():
-    code = ("import sys, tui.cli.main, tui.app, engine.__main__, engine.daemon, engine.local_executor, "
+    code = ("import sys, tui.cli.main, tui.cli.app, tui.app, engine.__main__, engine.daemon, engine.local_executor, "
             "engine.ray_config, runs.engine_store; from tui.cli.main import main; "
             "sys.exit(1 if 'ray' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

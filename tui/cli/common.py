@@ -20,7 +20,7 @@ err = Console(stderr=True, highlight=False)
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from tui.cli.failures import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK  # noqa: F401 - the commands import them from here
 
 
 def store() -> Store:
