@@ -156,7 +156,8 @@ def test_a_moved_data_folder_still_shows_exports_and_resumes_its_runs(tmp_path, 
     monkeypatch.setenv("MNISTLAB_DATA", str(mnist_dir))
     try:
         control.start(old)
-        job_id = submit(old, "train", {"net": "1", "samples": 4096, "epochs": 3})
+        # epochs of about a second: the cancel sent after the first checkpoint lands before the last epoch
+        job_id = submit(old, "train", {"net": "1", "samples": 30000, "epochs": 3})
         wait_until(lambda: Store(old).artifact_path(job_id, "checkpoint"), 120, what="the first checkpoint")
         Store(old).cancel(job_id)
         assert wait_done(old, job_id).status == "cancelled"
