@@ -180,6 +180,8 @@ def compare_ray(target: str, batch: int = 6, samples: int = 1000, epochs: int = 
     for name, runs in (("local", 1), ("ray", 2), ("local", 1)):
         store = _serving(homes[name], data_dir, target if name == "ray" else None, log)
         try:
+            if not rates[name]:  # a first batch on each executor, not counted: the first after a start ran slow
+                log(f"{name}: warm-up batch {jobs_per_minute(store, specs, data_dir):.1f} jobs/min (not counted)")
             for _ in range(runs):
                 rates[name].append(jobs_per_minute(store, specs, data_dir))
                 log(f"{name}: {rates[name][-1]:.1f} jobs/min")

@@ -125,9 +125,11 @@ class SlotActor:
             gpu_index, gpu_name = self._gpu_identity(gpu_ids[0], real)
         self.label = "cpu" if not self.gpu_slot else f"gpu {gpu_index}"
         self.runner = SlotRunner(self.label, self.device, self.threads)
-        if preload:
+        if preload:  # as a local worker does: MNIST in memory before the first job, if this node has it
             try:
-                self._data_dir({"folder": preload}, None)
+                from jobs import data
+
+                data.arrays(self._data_dir({"folder": preload}, None))
             except Exception:  # noqa: BLE001 - a job that needs the data ships it or reports the problem itself
                 pass
         return {"pid": os.getpid(), "started": psutil.Process().create_time(), "host": platform.node(),
