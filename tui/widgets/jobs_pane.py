@@ -73,11 +73,16 @@ class JobsPane(Vertical):
         touched = changes.jobs & set(self.shown)
         if not touched:
             return
+        moved = False
         for job_id in touched:
             fresh = self.live.jobs.get(job_id)
             if fresh is not None:
+                old = self.shown[job_id]
+                moved = moved or (old.status, old.priority) != (fresh.status, fresh.priority)
                 self.shown[job_id] = fresh
-        if self.sort in VOLATILE_SORTS or any(not self._query.matches(self.shown[i]) for i in touched):
+        if moved:  # a listed job changed its place (whatever the look said): the window is read again
+            self.rearrange()
+        elif self.sort in VOLATILE_SORTS or any(not self._query.matches(self.shown[i]) for i in touched):
             self._show(self._ordered(self.window.jobs))  # same window: a new order, or a row that left the filter
         else:
             table.refresh_jobs(touched)
