@@ -31,7 +31,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from engine.executor import Event, JobEnded, JobLost, JobOrder, Reports, SlotReady, SlotState, SlotUnavailable
 from engine.local_executor import BACKOFF_S
 from engine.protocol import ReportError, decode
-from engine.ray_slot import SlotActor, plain_name
+from engine.ray_slot import SlotActor, data_key, plain_name
 from jobs.context import atomic_write
 from jobs.datasets import DEFAULT, file_names
 from jobs.idx_files import find_file
@@ -198,7 +198,7 @@ class RayExecutor:
         """The engine's copy of the job's data set in the object store (put once per set and folder), for
         nodes that lack it. The engine verified it (`data`'s checksums); a node checks them again."""
         folder, name = data.get("folder"), data.get("name", DEFAULT)
-        key = f"{name}:{folder}:{sorted((data.get('sha256') or {}).items())}"
+        key = data_key(data)
         if key not in self.data_refs:
             paths = [find_file(Path(folder), file) for file in file_names(name).values()] if folder else [None]
             try:  # a file missing here too: a node must have its own copy

@@ -258,10 +258,15 @@ class SlotActor:
         return fetch
 
     def _data_dir(self, data: dict, shipped: Callable[[], dict] | None) -> str | None:
-        key = f"{data.get('name')}:{data.get('folder')}:{sorted((data.get('sha256') or {}).items())}"
+        key = data_key(data)
         if key not in self.data_dirs:
             self.data_dirs[key] = dataset_folder(data, shipped, self.data_root)
         return self.data_dirs[key]
+
+
+def data_key(data: dict) -> str:
+    """One data identity ({"name", "sha256", "folder"}) as a key: the same set in the same folder."""
+    return f"{data.get('name')}:{data.get('folder')}:{sorted((data.get('sha256') or {}).items())}"
 
 
 def dataset_folder(data: dict, shipped: Callable[[], dict] | None, data_root: Path) -> str | None:

@@ -109,10 +109,8 @@ class Live:
             self.jobs.pop(job.id, None)
             self.jobs[job.id] = job
             self._placed[job.id] = (job.status, job.priority)
-        for kept in (self.jobs, self._placed):
-            if len(kept) > CACHE * 4 or (kept is self.jobs and len(kept) > CACHE):
-                for job_id in list(itertools.islice(kept, len(kept) - CACHE)):
-                    del kept[job_id]
+        _trim(self.jobs, CACHE)
+        _trim(self._placed, 4 * CACHE)
 
     def job(self, job_id: int) -> Job | None:
         """The job, from the cache or else the store (None when the store has no such job)."""
@@ -137,3 +135,9 @@ class Live:
                 self.error = self.error or str(exc)
                 return {}
         return self._counts
+
+
+def _trim(kept: dict, most: int) -> None:
+    """Drop the oldest entries past `most`."""
+    for job_id in list(itertools.islice(kept, max(0, len(kept) - most))):
+        del kept[job_id]
