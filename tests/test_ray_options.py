@@ -145,3 +145,46 @@ def test_a_remote_slots_files_travel_with_their_bytes_and_inputs_are_fetched_whe
     path = ctx.input_file(4, "weights.pt")
     assert path.read_bytes() == b"weights of run 4" and ctx.input_file(4, "weights.pt") == path
     assert fetched == [(4, "weights.pt")]  # once: the second open finds it
+
+
+def test_a_remote_slot_ships_its_newest_checkpoint_at_most_every_interval_and_the_last_one_at_the_end(
+        tmp_path, monkeypatch):
+    import threading
+
+    from engine import ray_slot
+    from engine.ray_slot import ShippingContext
+
+    clock = [100.0]
+    monkeypatch.setattr(ray_slot.time, "monotonic", lambda: clock[0])
+    batches = []
+    ctx = ShippingContext(batches.append, threading.Event(), fetch=None, spec={}, artifact_dir=tmp_path / "run",
+                          runs_dir=tmp_path / "inputs", job_id=9)
+
+    def shipped() -> list[bytes]:
+        ctx.flush()
+        found = [p["data"] for batch in batches for event, p in batch if event == "artifact"]
+        batches.clear()
+        return found
+
+    def save(epoch: int) -> None:
+        ctx.save_file("checkpoint.pt", lambda tmp: tmp.write_bytes(b"epoch %d" % epoch), kind="checkpoint")
+
+    save(1)
+    assert shipped() == [b"epoch 1"]  # the first travels at once: a job lost early resumes from it
+    clock[0] += 0.3
+    save(2)
+    clock[0] += 0.3
+    save(3)
+    ctx.save_file("weights.pt", lambda tmp: tmp.write_bytes(b"w"), kind="weights")  # other files are not held
+    ctx.ship_held(due_only=True)
+    assert shipped() == [b"w"]
+    clock[0] += ShippingContext.CHECKPOINT_SHIP_S
+    ctx.ship_held(due_only=True)  # its time came with no newer epoch: the newest held one travels
+    assert shipped() == [b"epoch 3"]
+    clock[0] += 0.1
+    save(4)
+    assert shipped() == []
+    ctx.ship_held()  # the job's end: the last checkpoint always travels
+    assert shipped() == [b"epoch 4"]
+    ctx.ship_held()
+    assert shipped() == []
