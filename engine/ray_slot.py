@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from engine.protocol import encode
-from engine.worker import BatchingContext, after_job
+from engine.worker import BatchingContext, after_job, freeze_startup_heap
 from jobs.context import atomic_write
 
 INPUT_WAIT_S = 300.0   # how long a job waits for a file of another run before it goes on without it
@@ -155,6 +155,7 @@ class SlotActor:
                 data.arrays(self._data_dir({"folder": preload}, None))
             except Exception:  # noqa: BLE001 - a job that needs the data ships it or reports the problem itself
                 pass
+        freeze_startup_heap()
         return {"pid": os.getpid(), "started": psutil.Process().create_time(), "host": platform.node(),
                 "node_id": ray.get_runtime_context().get_node_id(), "gpu_ids": gpu_ids, "gpu": gpu_index,
                 "gpu_name": gpu_name, "device": self.device, "pretend": self.gpu_slot and not real,
