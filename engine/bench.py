@@ -10,8 +10,8 @@
 4. Peak resident memory of a worker (its max RSS while it ran the jobs).
 
 With `--ray TARGET` it compares the Ray executor with the local one instead (`compare_ray`): jobs per
-minute of the same batch of short jobs on each (in the order local, Ray, Ray, local, so that a load
-that drifts during the run weighs on both alike) and submit-to-running latency on each.
+minute of the same batch of short jobs on each (both engines serving at once and taking turns, so that a
+load that drifts during the run weighs on both alike) and submit-to-running latency on each.
 """
 
 from __future__ import annotations
@@ -150,9 +150,8 @@ def _serving(home: Path, data_dir: str | None, ray: str | None, log) -> Store:
     control.start(home, data=data_dir, ray=ray, wait_s=120)
     store = Store(home)
     engine_train(store, "1", 256, 1, 64, 0, data_dir)
-    settled = _settle()
     log(f"{'ray ' + ray if ray else 'local'} engine ready: "
-        f"{len((store.engine_row() or {}).get('slots', []))} slot(s); machine quiet after {settled:.0f} s")
+        f"{len((store.engine_row() or {}).get('slots', []))} slot(s)")
     return store
 
 
@@ -167,30 +166,39 @@ def _settle(quiet_percent: float = 15.0, most_s: float = 60.0) -> float:
     return time.monotonic() - start
 
 
-def compare_ray(target: str, batch: int = 6, samples: int = 1000, epochs: int = 10, latency_jobs: int = 10,
-                data_dir: str | None = None, log=print) -> dict:
+def compare_ray(target: str, batch: int = 6, samples: int = 1000, epochs: int = 10, rounds: int = 4,
+                latency_jobs: int = 10, data_dir: str | None = None, log=print) -> dict:
     """Jobs per minute of a Ray slot against a local one on the same batch (by default the zoo's jobs at
-    1,000 images: 10 epochs of a few seconds each, so that what is compared is the executors' cost per job,
-    not the noise of Ray's own daemons on a small machine), and the submit latency of each."""
+    1,000 images: 10 epochs of a few seconds each, so that what is compared is the executors' cost per job),
+    and the submit latency of each.
+
+    Both engines serve at once, each with its own store, and take turns: one batch each per round, in the
+    order local, Ray in rounds 1, 3, ... and Ray, local in rounds 2, 4, ..., so that a load that drifts during the run
+    weighs on both alike (on a small shared machine the same batch moves by 15 % from one minute to the
+    next). While one runs its batch the other's slot and, for Ray, its daemons sit idle."""
     specs = [{"net": "1", "samples": samples, "epochs": epochs, "seed": i} for i in range(batch)]
     homes = {name: Path(tempfile.mkdtemp(prefix=f"mnistlab-bench-{name}-")) for name in ("local", "ray")}
     rates: dict[str, list[float]] = {"local": [], "ray": []}
-    results: dict = {"target": target, "batch": batch, "samples": samples, "epochs": epochs,
-                     "order": "local, ray, ray, local"}
-    for name, runs in (("local", 1), ("ray", 2), ("local", 1)):
-        store = _serving(homes[name], data_dir, target if name == "ray" else None, log)
-        try:
-            if not rates[name]:  # a first batch on each executor, not counted: the first after a start ran slow
-                log(f"{name}: warm-up batch {jobs_per_minute(store, specs, data_dir):.1f} jobs/min (not counted)")
-            for _ in range(runs):
-                rates[name].append(jobs_per_minute(store, specs, data_dir))
-                log(f"{name}: {rates[name][-1]:.1f} jobs/min")
-            if name not in results:
-                results[name] = {"latency": latency(store, data_dir, latency_jobs),
-                                 "slots": len((store.engine_row() or {}).get("slots", []))}
-        finally:
+    results: dict = {"target": target, "batch": batch, "samples": samples, "epochs": epochs, "rounds": rounds,
+                     "order": "local first in rounds 1, 3, ...; ray first in rounds 2, 4, ..."}
+    stores: dict[str, Store] = {}
+    try:
+        for name in ("local", "ray"):
+            stores[name] = _serving(homes[name], data_dir, target if name == "ray" else None, log)
+        log(f"machine quiet after {_settle():.0f} s")
+        for name in ("local", "ray"):  # not counted: the first batch after a start ran slow
+            log(f"{name}: warm-up batch {jobs_per_minute(stores[name], specs, data_dir):.1f} jobs/min (not counted)")
+        for r in range(rounds):
+            for name in (("local", "ray") if r % 2 == 0 else ("ray", "local")):
+                rates[name].append(jobs_per_minute(stores[name], specs, data_dir))
+            log(f"round {r + 1}/{rounds}: local {rates['local'][-1]:.1f}, ray {rates['ray'][-1]:.1f} jobs/min")
+        for name in ("local", "ray"):
+            results[name] = {"latency": latency(stores[name], data_dir, latency_jobs), "jobs_per_minute": rates[name],
+                             "slots": len((stores[name].engine_row() or {}).get("slots", []))}
+    finally:
+        for name in stores:
             control.stop(homes[name], wait_s=60)
-    for name in rates:
-        results[name]["jobs_per_minute"] = rates[name]
+    paired = [r / l for r, l in zip(rates["ray"], rates["local"])]
     results["ratio_jobs_per_minute"] = statistics.median(rates["ray"]) / statistics.median(rates["local"])
+    results["ratio_per_round"] = paired
     return results

@@ -28,7 +28,9 @@ def report(results: dict, as_json: bool, out: Path | None) -> None:
 def engine_bench(nets: str = typer.Option("1,10.1", "--nets", help="Nets to train both ways."),
                  samples: int = typer.Option(60000, "--samples", min=64, max=60000),
                  epochs: int = typer.Option(1, "--epochs", min=1, max=10),
-                 repeats: int = typer.Option(3, "--repeats", min=1, max=20),
+                 repeats: Optional[int] = typer.Option(None, "--repeats", min=1, max=20, show_default=False,
+                                                       help="Repeats of each net [default: 3]; with --ray, "
+                                                            "rounds of one batch on each executor [default: 4]."),
                  ray: Optional[str] = typer.Option(None, "--ray", metavar="auto|local|HOST:PORT",
                                                    help="Compare the Ray executor with the local one instead: "
                                                         "jobs per minute and submit latency."),
@@ -39,9 +41,9 @@ def engine_bench(nets: str = typer.Option("1,10.1", "--nets", help="Nets to trai
     if ray is not None:
         from tui.cli.engine_cmd import ray_target
 
-        ray_bench(bench.compare_ray(ray_target(ray), log=lambda m: err.print(m)), as_json, out)
+        ray_bench(bench.compare_ray(ray_target(ray), rounds=repeats or 4, log=lambda m: err.print(m)), as_json, out)
         return
-    results = bench.run([n.strip() for n in nets.split(",")], samples, epochs, repeats=repeats,
+    results = bench.run([n.strip() for n in nets.split(",")], samples, epochs, repeats=repeats or 3,
                         log=lambda m: err.print(m))
     report(results, as_json, out)
     if as_json:
@@ -67,9 +69,12 @@ def ray_bench(results: dict, as_json: bool, out: Path | None) -> None:
     rates = lambda r: ", ".join(f"{x:.1f}" for x in r["jobs_per_minute"])  # noqa: E731
     console.print(f"{results['batch']} jobs of net 1 on {results['samples']:,} images x {results['epochs']} epochs, "
                   f"{ray['slots']} Ray slot(s) "
-                  f"({results['target']}) vs {local['slots']} local; order {results['order']}")
+                  f"({results['target']}) vs {local['slots']} local; {results['rounds']} rounds, "
+                  f"order {results['order']}")
+    paired = results["ratio_per_round"]
     console.print(f"jobs per minute: ray {rates(ray)}, local {rates(local)}: ray/local "
-                  f"{results['ratio_jobs_per_minute']:.3f} (medians)")
+                  f"{results['ratio_jobs_per_minute']:.3f} (medians; round by round {min(paired):.2f}-"
+                  f"{max(paired):.2f})")
     for name, r in (("ray", ray), ("local", local)):
         lat = r["latency"]["submit_to_running_s"]
         console.print(f"submit -> running ({name}): median {lat['median'] * 1000:.0f} ms, "
