@@ -166,6 +166,24 @@ def _settle(quiet_percent: float = 15.0, most_s: float = 60.0) -> float:
     return time.monotonic() - start
 
 
+def _tree_cpu_s(store: Store) -> float:
+    """CPU seconds so far of an engine and every process under it (its slots; a local Ray's daemons)."""
+    import psutil
+
+    total = 0.0
+    try:
+        engine = psutil.Process(int((store.engine_row() or {})["pid"]))
+        for proc in [engine, *engine.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass  # it ended meanwhile
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        pass
+    return total
+
+
 def compare_ray(target: str, batch: int = 6, samples: int = 1000, epochs: int = 10, rounds: int = 4,
                 latency_jobs: int = 10, data_dir: str | None = None, log=print) -> dict:
     """Jobs per minute of a Ray slot against a local one on the same batch (by default the zoo's jobs at
@@ -175,7 +193,8 @@ def compare_ray(target: str, batch: int = 6, samples: int = 1000, epochs: int = 
     Both engines serve at once, each with its own store, and take turns: one batch each per round, in the
     order local, Ray in rounds 1, 3, ... and Ray, local in rounds 2, 4, ..., so that a load that drifts during the run
     weighs on both alike (on a small shared machine the same batch moves by 15 % from one minute to the
-    next). While one runs its batch the other's slot and, for Ray, its daemons sit idle."""
+    next). While one runs its batch the other's slot and, for Ray, its daemons sit idle; what the waiting
+    side took meanwhile is measured too (`cpu_percent_while_waiting`, of one core)."""
     specs = [{"net": "1", "samples": samples, "epochs": epochs, "seed": i} for i in range(batch)]
     homes = {name: Path(tempfile.mkdtemp(prefix=f"mnistlab-bench-{name}-")) for name in ("local", "ray")}
     rates: dict[str, list[float]] = {"local": [], "ray": []}
@@ -188,13 +207,19 @@ def compare_ray(target: str, batch: int = 6, samples: int = 1000, epochs: int = 
         log(f"machine quiet after {_settle():.0f} s")
         for name in ("local", "ray"):  # not counted: the first batch after a start ran slow
             log(f"{name}: warm-up batch {jobs_per_minute(stores[name], specs, data_dir):.1f} jobs/min (not counted)")
+        idle_cpu = {"local": [0.0, 0.0], "ray": [0.0, 0.0]}  # the waiting side's CPU seconds, wall seconds
         for r in range(rounds):
             for name in (("local", "ray") if r % 2 == 0 else ("ray", "local")):
+                other = "ray" if name == "local" else "local"
+                cpu, wall = _tree_cpu_s(stores[other]), time.monotonic()
                 rates[name].append(jobs_per_minute(stores[name], specs, data_dir))
+                idle_cpu[other][0] += _tree_cpu_s(stores[other]) - cpu
+                idle_cpu[other][1] += time.monotonic() - wall
             log(f"round {r + 1}/{rounds}: local {rates['local'][-1]:.1f}, ray {rates['ray'][-1]:.1f} jobs/min")
         for name in ("local", "ray"):
             results[name] = {"latency": latency(stores[name], data_dir, latency_jobs), "jobs_per_minute": rates[name],
-                             "slots": len((stores[name].engine_row() or {}).get("slots", []))}
+                             "slots": len((stores[name].engine_row() or {}).get("slots", [])),
+                             "cpu_percent_while_waiting": 100 * idle_cpu[name][0] / idle_cpu[name][1]}
     finally:
         for name in stores:
             control.stop(homes[name], wait_s=60)

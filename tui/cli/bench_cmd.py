@@ -79,6 +79,9 @@ def ray_bench(results: dict, as_json: bool, out: Path | None) -> None:
         lat = r["latency"]["submit_to_running_s"]
         console.print(f"submit -> running ({name}): median {lat['median'] * 1000:.0f} ms, "
                       f"max {lat['max'] * 1000:.0f} ms")
+    console.print(f"while the other ran its batch: the waiting Ray engine, its slot and daemons took "
+                  f"{ray['cpu_percent_while_waiting']:.1f} % of a core, the local engine and its worker "
+                  f"{local['cpu_percent_while_waiting']:.1f} %")
 
 
 def _register_bench_commands() -> None:
