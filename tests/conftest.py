@@ -108,3 +108,16 @@ def wait_until(predicate: Callable[[], object], timeout: float = 60, interval: f
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def wait_done(home, job_id: int, timeout: float = 300, interval: float = 0.1):
+    """The job once it has ended (done, failed or cancelled)."""
+    from runs.store import Store
+
+    return wait_until(lambda: (j := Store(home).job(job_id)).finished and j, timeout, interval, f"job {job_id} to end")
+
+
+@pytest.fixture
+def engine_up(monkeypatch):
+    """Pretend an engine holds the data folder's lock (for dashboard tests that need no real one)."""
+    monkeypatch.setattr("tui.live.engine_pid", lambda home=None: 4242)

@@ -11,7 +11,7 @@ from engine import control
 from runs.engine_store import EngineStore
 from runs.records import JobRequest
 from runs.store import Store
-from tests.conftest import run_mnistlab, wait_until
+from tests.conftest import run_mnistlab, wait_done, wait_until
 
 LONG = {"net": "10.1", "samples": 15000, "epochs": 4}  # ~8 s on 2 cores: long enough to interrupt
 TINY = {"net": "1", "samples": 256, "epochs": 1}
@@ -24,10 +24,6 @@ def submit(home, spec, kind="train", **options) -> int:
 
 def job(home, job_id):
     return Store(home).job(job_id)
-
-
-def wait_done(home, job_id, timeout=300):
-    return wait_until(lambda: job(home, job_id).finished and job(home, job_id), timeout, what=f"job {job_id} to end")
 
 
 def has_checkpoint(home, job_id) -> bool:

@@ -19,7 +19,7 @@ from engine import control
 from runs.engine_store import EngineStore
 from runs.records import JobRequest
 from runs.store import Store
-from tests.conftest import REPO, wait_until
+from tests.conftest import REPO, wait_done, wait_until
 
 TINY = {"net": "1", "samples": 256, "epochs": 1}
 
@@ -27,10 +27,6 @@ TINY = {"net": "1", "samples": 256, "epochs": 1}
 def submit(home, kind, spec, **options) -> int:
     [job_id] = Store(home).submit([JobRequest(kind, spec, **options)])
     return job_id
-
-
-def wait_done(home, job_id, timeout=180):
-    return wait_until(lambda: (j := Store(home).job(job_id)).finished and j, timeout, what=f"job {job_id} to end")
 
 
 def mode(path) -> int:
@@ -148,6 +144,7 @@ def test_follow_and_wait_give_up_on_a_dead_engine_within_seconds(home, probe_kin
     assert waiting.returncode == 1, (out, err)
     assert "the engine stopped; starting it again (1 of 3)" in err
     assert Store(home).job(waited).reason == f"the engine stopped once while running this job (see {home / 'engine.log'})"
+
 
 
 def test_a_moved_data_folder_still_shows_exports_and_resumes_its_runs(tmp_path, monkeypatch, mnist_dir, cli):

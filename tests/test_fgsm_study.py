@@ -15,14 +15,10 @@ from runs.engine_store import EngineStore
 from runs.records import JobRequest
 from runs.store import Store
 from runs.studies import fgsm as study
-from tests.conftest import wait_until
+from tests.conftest import wait_done, wait_until
 
 NAMES = ["N1", "N11", "N2", "N22", "N3", "N33"]
 TINY = ["--samples", "256", "--epochs", "1", "--test-images", "200", "--eps", "0.3,1", "--tsne-eps", ""]
-
-
-def wait_done(home, job_id, timeout=240):
-    return wait_until(lambda: (j := Store(home).job(job_id)).finished and j, timeout, what=f"job {job_id} to end")
 
 
 def test_the_attack_waits_for_its_six_nets_then_fills_the_matrices(home, cli):

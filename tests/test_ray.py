@@ -22,7 +22,7 @@ from engine.devices import usable_cores  # noqa: E402
 from runs.engine_store import EngineStore  # noqa: E402
 from runs.records import JobRequest  # noqa: E402
 from runs.store import Store  # noqa: E402
-from tests.conftest import REPO, wait_until  # noqa: E402
+from tests.conftest import REPO, wait_done, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -71,10 +71,6 @@ def engine(cluster, tmp_path_factory):
 def ready_slots(home) -> dict[str, dict]:
     row = Store(home).engine_row() or {}
     return {s["name"]: s for s in row.get("slots", []) if s["ready"] and not s["lost"]}
-
-
-def wait_done(home, job_id, timeout=180):
-    return wait_until(lambda: (j := Store(home).job(job_id)).finished and j, timeout, 0.2, f"job {job_id} to end")
 
 
 def running(home, job_id, attempt=1):

@@ -42,12 +42,6 @@ def studies(monkeypatch, lab):
     monkeypatch.setitem(STUDY_TYPES, FAKE_TYPE, fake_study(lab[1]["done"]))
 
 
-@pytest.fixture
-def engine_up(monkeypatch):
-    """Pretend an engine holds the data folder's lock (these tests need no real one)."""
-    monkeypatch.setattr("tui.live.engine_pid", lambda home=None: 4242)
-
-
 def app_for(home, monkeypatch, **kwargs) -> MnistlabApp:
     """The dashboard on `home`, opening on the queue (the stores here are shared between tests, so the view
     one test leaves must not be where the next starts; reopening it is tested on its own)."""
@@ -666,6 +660,7 @@ def test_command_palette_opens_a_job_by_id(lab, monkeypatch):
             await wait_for(pilot, lambda: isinstance(app.screen, JobScreen) and app.screen.job_id == ids["maps"])
 
     run(go())
+
 
 
 def test_sixteen_colour_terminals_get_ansi_colours_and_shade_pictures(lab, monkeypatch):

@@ -39,11 +39,6 @@ def lab(tmp_path_factory):
     return home, ids
 
 
-@pytest.fixture
-def engine_up(monkeypatch):
-    monkeypatch.setattr("tui.live.engine_pid", lambda home=None: 4242)
-
-
 def dashboard(home, monkeypatch, **kwargs) -> MnistlabApp:
     monkeypatch.setenv("MNISTLAB_HOME", str(home))
     monkeypatch.setattr("tui.app.MnistlabApp.ensure_engine", lambda self: None)
