@@ -147,6 +147,19 @@ def test_follow_and_wait_give_up_on_a_dead_engine_within_seconds(home, probe_kin
 
 
 
+def test_sweep_wait_starts_a_dead_engine_again_instead_of_waiting_forever(home, probe_kinds):
+    control.start(home)
+    waiting = _client(home, "sweep", "probe", "--behaviour", "sleep", "--seconds", "600,1", "--max-attempts", "1",
+                      "--wait")
+    sleeper = lambda: next((j for j in Store(home).jobs() if j.spec["seconds"] == 600), None)  # noqa: E731
+    wait_until(lambda: (job := sleeper()) is not None and job.status == "running", 90, what="the long job to start")
+    _kill_engine(home)
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 1, (out, err)  # the lost job failed (one attempt allowed); the other ran
+    assert "the engine stopped; starting it again (1 of 3)" in err
+    assert sleeper().reason == f"the engine stopped once while running this job (see {home / 'engine.log'})"
+    assert [j.status for j in Store(home).jobs() if j.spec["seconds"] == 1] == ["done"]
+
 def test_a_moved_data_folder_still_shows_exports_and_resumes_its_runs(tmp_path, monkeypatch, mnist_dir, cli):
     old, new = tmp_path / "lab", tmp_path / "moved" / "lab"
     monkeypatch.setenv("MNISTLAB_HOME", str(old))

@@ -15,10 +15,12 @@ from jobs.kinds import KINDS
 from jobs.schema import Field, JobKind
 from runs import sweeps
 from runs.records import FINISHED, InputError, JobRequest
-from tui.cli.common import EXIT_FAILED, EXIT_OK, JsonOpt, console, err, fail, kind_command, print_json, store
+from tui.cli.common import (EXIT_FAILED, EXIT_OK, JsonOpt, console, err, fail, kind_command, print_error,
+                            print_json, store)
 from tui.cli.groups import sweep_group
 from tui.cli.queueing import queue
 from tui.cli.sweep_view import render_sweep
+from tui.cli.waiting import EngineGone, EngineWatch
 
 sweep_app = typer.Typer(help="Sweeps: every combination (or a seeded random sample) of spec values, queued as "
                              "one group; `sweep show N` ranks the points.", no_args_is_help=True)
@@ -112,12 +114,18 @@ def _wait_and_show(name: str, jobs: int, as_json: bool) -> int:
                   TextColumn("jobs ended"), console=err, disable=as_json or not err.is_terminal,
                   transient=True) as progress:
         task = progress.add_task("", total=jobs)
+        watch = EngineWatch(s, restart=True)  # as `submit --wait`: a dead engine is started again, or we say so
         while True:
             counts = s.count_by_status(study=name)
             ended = sum(counts[st] for st in FINISHED)
             progress.update(task, completed=ended)
             if ended == jobs:
                 break
+            try:
+                watch.check(s.window(["queued", "running"], study=name, limit=1))
+            except EngineGone as exc:
+                print_error(f"{exc}; sweep {sweeps.number(name)} has {jobs - ended} job(s) unfinished")
+                return EXIT_FAILED
             time.sleep(0.5)
     _show(s, name, as_json=as_json)
     return EXIT_OK if counts["done"] == jobs else EXIT_FAILED
