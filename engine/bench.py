@@ -136,9 +136,8 @@ def run(nets: list[str], samples: int = 60000, epochs: int = 1, batch_size: int 
 def jobs_per_minute(store: Store, specs: list[dict], data_dir: str | None) -> float:
     """A batch queued at once; jobs per minute from the first submit to the last end (store timestamps)."""
     ids = store.submit([JobRequest("train", spec, data_dir=data_dir) for spec in specs])
-    while not all((job := store.job(i)).finished for i in ids):
+    while not all(job.finished for job in (jobs := store.jobs(ids=ids))):
         time.sleep(0.2)
-    jobs = store.jobs(ids=ids)
     failed = [j for j in jobs if j.status != "done"]
     if failed:
         raise RuntimeError(f"bench job {failed[0].id} {failed[0].status}: {failed[0].reason}")

@@ -11,7 +11,6 @@ engine's worker, not here.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from pathlib import Path
@@ -46,16 +45,7 @@ def fill_queued(store: Store, count: int) -> list[int]:
 
 def start_engine(home: Path, data: str | None) -> int:
     """An engine with exactly one CPU slot on `home` (whatever MNISTLAB_CPU_SLOTS says); returns its pid."""
-    env_before = os.environ.get("MNISTLAB_CPU_SLOTS")
-    os.environ["MNISTLAB_CPU_SLOTS"] = "1"
-    try:
-        pid, _ = control.start(home, data=data, cpu_slots=1)
-    finally:
-        if env_before is None:
-            os.environ.pop("MNISTLAB_CPU_SLOTS", None)
-        else:
-            os.environ["MNISTLAB_CPU_SLOTS"] = env_before
-    return pid
+    return control.start(home, data=data, cpu_slots=1)[0]
 
 
 def measure_queue(store: Store, pid: int, ids: list[int], warmup: int, measured: int,
@@ -82,7 +72,7 @@ def measure_queue(store: Store, pid: int, ids: list[int], warmup: int, measured:
 
     wait_for(warmup)
     cpu0, t0, n0 = engine.cpu_times(), time.perf_counter(), ended()
-    wait_for(warmup + measured)
+    wait_for(n0 + measured)  # n0, not warmup: on a loaded machine more may have ended by the time it was read
     cpu1, t1, n1 = engine.cpu_times(), time.perf_counter(), ended()
     rows = store.query("SELECT started_at, finished_at, status FROM jobs WHERE id BETWEEN ? AND ? "
                        "AND started_at IS NOT NULL AND status IN ('done','failed') ORDER BY started_at",
@@ -95,14 +85,3 @@ def measure_queue(store: Store, pid: int, ids: list[int], warmup: int, measured:
                        "p95": 1000 * gaps[int(0.95 * len(gaps))], "max": 1000 * gaps[-1]},
             "jobs_measured": n1 - n0, "gaps_measured": len(gaps),
             "done": sum(r[2] == "done" for r in rows), "failed": sum(r[2] == "failed" for r in rows)}
-
-
-def run_queue(home: Path, data: str | None, warmup: int, measured: int, timeout_s: float = 600) -> dict:
-    """Start an engine with one CPU slot on `home`, let `warmup` jobs finish, then measure over `measured`."""
-    store = Store(home)
-    ids = [r[0] for r in store.query("SELECT id FROM jobs WHERE status='queued'")]
-    pid = start_engine(home, data)
-    try:
-        return measure_queue(store, pid, ids, warmup, measured, timeout_s)
-    finally:
-        control.stop(home)

@@ -18,11 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobs.context import POINTS_PER_PAST_EPOCH
 from runs.paths import HomePaths
 from runs.records import JobRequest
 from runs.store import Store
 
-POINTS_PER_PAST_EPOCH = 100  # jobs/context.py's rule, restated here: this module must not import torch
 RUN_TABLES = ("jobs", "attempts", "metrics", "logs", "result_tables", "artifacts")
 
 

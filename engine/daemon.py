@@ -267,14 +267,13 @@ class Engine:
         claimed = self.store.claim(job.id, slot.name, slot.label, slot.worker_pid, slot.worker_started)
         if claimed is None:
             return
-        limit = job.spec.get("stall_limit_s") or _stall_default(job.kind)
-        self.running[job.id] = Running(job.id, slot.name, float(limit))
         try:
             data = self.data_identity(job)
         except DataError as exc:
-            self.running.pop(job.id)
             self.store.finish(job.id, "failed", str(exc), outcome="failed")
             return
+        limit = job.spec.get("stall_limit_s") or _stall_default(job.kind)
+        self.running[job.id] = Running(job.id, slot.name, float(limit))
         order = JobOrder(id=job.id, kind=job.kind, spec=job.spec, attempt=claimed.attempts,
                          run_dir=str(self.store.paths.artifacts(job.id)), runs_dir=str(self.store.paths.runs),
                          data=data)

@@ -17,7 +17,6 @@ labels as KEY=VALUE.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -31,8 +30,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from engine.executor import Event, JobEnded, JobLost, JobOrder, Reports, SlotReady, SlotState, SlotUnavailable
 from engine.local_executor import BACKOFF_S
 from engine.protocol import ReportError, decode
-from engine.ray_slot import SlotActor, data_key, plain_name
-from jobs.context import atomic_write
+from engine.ray_slot import SlotActor, data_key, plain_name, sha256, write_private
+from engine.version import code_version
 from jobs.datasets import DEFAULT, file_names
 from jobs.idx_files import find_file
 from runs.records import InputError
@@ -293,13 +292,11 @@ class RayExecutor:
         name = payload["path"]
         if not plain_name(name):
             raise ValueError(f"{name!r} is not a plain file name")
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256(data)
         if digest != payload["meta"].get("sha256"):
             raise ValueError(f"its bytes arrived damaged (SHA-256 {digest[:12]}..., the node wrote "
                              f"{str(payload['meta'].get('sha256'))[:12]}...)")
-        folder = Path(s.run_dir)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(folder / name, lambda tmp: tmp.write_bytes(data))
+        write_private(Path(s.run_dir) / name, data)
 
     def _send_input(self, s: RaySlot, payload: dict) -> None:
         run, filename = int(payload["run"]), str(payload["file"])
@@ -372,8 +369,8 @@ class RayExecutor:
                        f"on {s.node.short} {s.node.host}")
         else:
             s.label = f"cpu ({s.threads} threads) on {s.node.short} {s.node.host}"
-        if info.get("code") != _engine_code():
-            log.warning("slot %s runs mnistlab %s, the engine %s", s.name, info.get("code"), _engine_code())
+        if info.get("code") != code_version():
+            log.warning("slot %s runs mnistlab %s, the engine %s", s.name, info.get("code"), code_version())
         log.info("slot %s ready: actor %d, %s", s.name, s.pid, s.label)
         self.events.append(SlotReady(s.name))
 
@@ -477,13 +474,3 @@ def _why(exc: Exception) -> str:
     line = line.split(" Some common causes")[0].removeprefix("The actor is dead because ")
     return line.removeprefix("The actor died because ")[:300]
 
-
-_CODE: list[str] = []
-
-
-def _engine_code() -> str:
-    if not _CODE:
-        from engine.version import code_version
-
-        _CODE.append(code_version())
-    return _CODE[0]

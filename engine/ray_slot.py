@@ -219,6 +219,8 @@ class SlotActor:
     def _run(self, order: dict, files: dict, data: list, folder: Path) -> Iterator[bytes]:
         import ray
 
+        from engine.runner import failure_reason
+
         job_id = order["id"]
         out = folder / "run"
         out.mkdir(mode=0o700)
@@ -230,7 +232,7 @@ class SlotActor:
             data_dir = self._data_dir(order["data"], None if shipped is None else lambda: ray.get(shipped))
             order = {**order, "data": {**order["data"], "folder": data_dir}}  # the runner finds this node's copy
         except Exception as exc:  # noqa: BLE001 - the job fails with it; the slot stays
-            yield encode(["ended", "failed", None, _reason(exc), after_job(self.device)])
+            yield encode(["ended", "failed", None, failure_reason(exc), after_job(self.device)])
             return
         reports: queue.Queue = queue.Queue()
         ctx = ShippingContext(reports.put, self.cancel_event, fetch=self._fetch_for(job_id, lambda: ctx),
@@ -247,7 +249,7 @@ class SlotActor:
             try:
                 ended.append(self.runner.run(order, ctx))
             except BaseException as exc:  # noqa: BLE001 - the runner catches what jobs raise; this is a last guard
-                ended.append(("failed", None, _reason(exc)))
+                ended.append(("failed", None, failure_reason(exc)))
             finally:
                 reports.put(_END)
 
@@ -323,12 +325,6 @@ def dataset_folder(data: dict, shipped: Callable[[], dict] | None, data_root: Pa
         if plain_name(name) and not ((target / name).is_file() and (target / name).stat().st_size == len(blob)):
             write_private(target / name, blob)
     return str(locate(data, [target])) if "sha256" in data else str(target)
-
-
-def _reason(exc: BaseException) -> str:
-    from jobs.datasets import DataError
-
-    return str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
 
 
 def _sweep_dead_actors(base: Path) -> None:

@@ -75,11 +75,8 @@ class SlotRunner:
             ctx.log(str(exc), "error")
             return "failed", None, str(exc)
         except Exception as exc:  # noqa: BLE001 - whatever a job raises fails that job, never the slot
-            from jobs.datasets import DataError
-
-            reason = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
             ctx.log(traceback.format_exc(), "error")
-            return "failed", None, reason
+            return "failed", None, failure_reason(exc)
         finally:
             _set_deterministic(False)
 
@@ -93,6 +90,13 @@ class SlotRunner:
 
         folders = [data["folder"], *(folder for folder, _ in candidates(data["name"]))]
         return str(locate(data, list(dict.fromkeys(f for f in folders if f))))
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failed job's reason: a data set's problem as it says it, anything else with its type."""
+    from jobs.datasets import DataError
+
+    return str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
 
 
 def _set_deterministic(on: bool) -> None:

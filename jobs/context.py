@@ -58,6 +58,21 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             tmp.unlink()
 
 
+def write_private_file(path: str | os.PathLike, data: bytes | str, mode: int = 0o600) -> Path:
+    """Write `data` (text as UTF-8) to `path` atomically, into a file with `mode` whatever the umask.
+    Raises OSError."""
+    path = Path(path)
+
+    def write(tmp: Path) -> None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, mode)  # O_CREAT's mode is masked by the umask
+
+    atomic_write(path, write)
+    return path
+
+
 class Context:
     progress_interval_s = 0.25
 

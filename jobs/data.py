@@ -18,7 +18,7 @@ import torch
 from jobs import datasets
 from jobs.idx_files import ROLES, find_file, read_bytes
 
-MEAN, STD = 0.1307, 0.3081  # MNIST's
+MEAN, STD = datasets.DATASETS[datasets.DEFAULT].mean, datasets.DATASETS[datasets.DEFAULT].std  # MNIST's
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _parse(data: bytes, transposed: bool) -> np.ndarray:
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     # copy: frombuffer views are read-only, and torch wants writable memory
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-    return np.ascontiguousarray(array.transpose(0, 2, 1) if transposed and ndim == 3 else array).copy()
+    return np.ascontiguousarray(array.transpose(0, 2, 1)) if transposed and ndim == 3 else array.copy()
 
 
 def arrays(folder: str | os.PathLike | None = None,

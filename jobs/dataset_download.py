@@ -10,10 +10,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import os
 import zipfile
 from pathlib import Path
 
+from jobs.context import write_private_file
 from jobs.datasets import DATASETS, DataSet, Verified, cache_folder, display_name, verify
 from jobs.idx_files import ROLES, DataError, facts, find_file
 
@@ -28,26 +28,6 @@ def _published(spec: DataSet, role: str, payload: bytes) -> bool:
         except (OSError, EOFError):
             return False
     return True  # an archive member: the archive's checksum vouched for it
-
-
-def _is_published_file(spec: DataSet, role: str, path: Path) -> bool:
-    found = facts(path, role)
-    if spec.content_sha256:
-        return found.sha256 == spec.content_sha256[role]
-    if spec.gz_sha256:
-        return found.file_sha256 == spec.gz_sha256[role]
-    return not found.problem
-
-
-def _write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(payload)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _fetch(url: str, timeout: float) -> bytes:
@@ -74,9 +54,9 @@ def _from_mirrors(spec: DataSet, role: str, mirrors: tuple[str, ...], timeout: f
                     "or point MNISTLAB_DATA at a folder that has them")
 
 
-def _from_archive(spec: DataSet, timeout: float, target: Path, url: str | None = None) -> dict[str, bytes]:
+def _from_archive(spec: DataSet, timeout: float, target: Path) -> dict[str, bytes]:
     archive = spec.archive
-    url = url or archive.url
+    url = archive.url
     try:
         payload = _fetch(url, timeout)
     except Exception as exc:
@@ -104,7 +84,7 @@ def download(name: str, target: Path | None = None, *, force: bool = False, mirr
         existing = find_file(target, spec.files[role])
         if existing is None:
             wanted.append(role)
-        elif _is_published_file(spec, role, existing):
+        elif spec.matches(role, facts(existing, role)):
             done.append(f"{existing.name}: already there and verified")
         elif force:
             wanted.append(role)
@@ -117,7 +97,7 @@ def download(name: str, target: Path | None = None, *, force: bool = False, mirr
         for role in wanted:
             path = target / f"{spec.files[role]}.gz"
             stale = find_file(target, spec.files[role])
-            _write(path, fetched[role])
+            write_private_file(path, fetched[role])
             if stale is not None and stale != path:
                 stale.unlink()  # a replaced uncompressed copy would otherwise be found first
             done.append(f"{path.name}: downloaded and verified")

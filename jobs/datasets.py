@@ -59,9 +59,14 @@ class DataSet:
     classes: tuple[str, ...] = DIGITS
     checksums: str = ""         # what the published checksums are of, in words
 
-    @property
-    def published(self) -> bool:
-        return bool(self.content_sha256 or self.gz_sha256 or self.archive)
+    def matches(self, role: str, found: FileFacts) -> bool:
+        """Is `found` the published file of `role`: by its content's SHA-256 where the set publishes those,
+        else by the .gz file's (a set without checksums: any well-formed file)."""
+        if self.content_sha256:
+            return found.sha256 == self.content_sha256[role]
+        if self.gz_sha256:
+            return found.file_sha256 == self.gz_sha256[role]
+        return not found.problem
 
 
 DATASETS: dict[str, DataSet] = {s.name: s for s in [
@@ -113,9 +118,9 @@ NAMES: tuple[str, ...] = (*DATASETS, CUSTOM)
 
 
 def dataset_field(help_: str = "data set: mnist, a known MNIST-format set, or custom (any valid IDX set in "
-                               "--data, identified by its SHA-256)", choices: tuple[str, ...] = NAMES) -> Field:
+                               "--data, identified by its SHA-256)") -> Field:
     """The `dataset` field every kind that reads data has (recorded in the spec, shown in tables)."""
-    return Field("dataset", str, DEFAULT, help_, choices=choices)
+    return Field("dataset", str, DEFAULT, help_, choices=NAMES)
 
 
 def display_name(name: str | None) -> str:
@@ -165,8 +170,6 @@ class Verified:
         names = file_names(self.dataset)
         return {names[role]: self.file_facts[role].sha256 for role in ROLES}
 
-    files = sha256  # the name earlier runs' code reads
-
     @property
     def identity(self) -> dict:
         return {"name": self.dataset, "sha256": self.sha256}
@@ -193,9 +196,7 @@ def _how_to_fix(name: str, folder: Path) -> str:
 def _published_match(files: dict[str, FileFacts]) -> str | None:
     """The known set whose published checksums these files match, if any."""
     for other in DATASETS.values():
-        if other.content_sha256 and all(files[r].sha256 == other.content_sha256[r] for r in ROLES):
-            return other.name
-        if other.gz_sha256 and all(files[r].file_sha256 == other.gz_sha256[r] for r in ROLES):
+        if (other.content_sha256 or other.gz_sha256) and all(other.matches(r, files[r]) for r in ROLES):
             return other.name
     return None
 
@@ -203,8 +204,8 @@ def _published_match(files: dict[str, FileFacts]) -> str | None:
 def _check_published(name: str, files: dict[str, FileFacts], folder: Path) -> str:
     """What was checked against the published values; raises DataError when they do not match."""
     spec = DATASETS[name]
+    wrong = [r for r in ROLES if not spec.matches(r, files[r])]
     if spec.content_sha256:
-        wrong = [r for r in ROLES if files[r].sha256 != spec.content_sha256[r]]
         published = spec.content_sha256
         shown = {r: files[r].sha256 for r in ROLES}
     elif spec.gz_sha256:
@@ -214,7 +215,6 @@ def _check_published(name: str, files: dict[str, FileFacts], folder: Path) -> st
                 f"{folder} holds {', '.join(Path(files[r].path).name for r in loose)} uncompressed; "
                 f"{spec.display} publishes the SHA-256 of its .gz files only, so keep the .gz files as downloaded "
                 f"(`mnistlab data download {name}`), or use --dataset custom to train on these anyway")
-        wrong = [r for r in ROLES if files[r].file_sha256 != spec.gz_sha256[r]]
         published = spec.gz_sha256
         shown = {r: files[r].file_sha256 for r in ROLES}
     else:

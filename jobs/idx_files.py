@@ -165,19 +165,21 @@ def facts(path: Path, role: str, content: bytes | None = None) -> FileFacts:
     """What one file is (hashes, count, any problem), from the cache when the file has not changed."""
     path = path.resolve()
     key = f"{path}|{role}"
-    cached = _load_cache().get("files", {})
     stamp = _stamp(path)
-    entry = cached.get(key)
-    if content is None and entry and entry.get("stamp") == stamp:
-        return FileFacts(**entry["facts"])
-    raw = path.read_bytes()
+    if content is None:
+        entry = _load_cache().get("files", {}).get(key)
+        if entry and entry.get("stamp") == stamp:
+            return FileFacts(**entry["facts"])
+    compressed = path.suffix == ".gz"
+    raw = path.read_bytes() if content is None or compressed else content  # content: `path`'s, read already
     data = content if content is not None else _decompress(raw, path)
     if isinstance(data, str):
         found = FileFacts(str(path), "", hashlib.sha256(raw).hexdigest(), problem=data)
     else:
         count, problem, total, squares = _check(data, role)
-        found = FileFacts(str(path), hashlib.sha256(data).hexdigest(), hashlib.sha256(raw).hexdigest(), count,
-                          problem, total, squares)
+        content_sha256 = hashlib.sha256(data).hexdigest()
+        found = FileFacts(str(path), content_sha256, hashlib.sha256(raw).hexdigest() if compressed else content_sha256,
+                          count, problem, total, squares)
     cached = _load_cache().get("files", {})  # re-read: another process may have added entries meanwhile
     cached[key] = {"stamp": stamp, "facts": asdict(found)}
     _save_cache(cached)

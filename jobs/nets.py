@@ -4,7 +4,7 @@ Every net takes a (B, 1, 28, 28) batch and returns (B, 10) logits. Conv
 kernels are 5x5 with padding 2 unless SPEC says otherwise; dropout is 0.5.
 `published=True` builds the net as the published study did, with a softmax
 after the last layer: its outputs are probabilities, which the training loop's
-cross-entropy then treats as logits (a double softmax; see `jobs.catalog.PUBLISHED_HEAD`).
+cross-entropy then treats as logits (a double softmax; see `jobs.catalog.PUBLISHED_DEPARTURES`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def make_private_dir(path: Path) -> None:
-    """Create a folder (and its parents) readable by its owner only; tighten one that exists."""
+    """Create a folder readable by its owner only (missing parents as mkdir makes them); tighten one that exists."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.stat().st_mode & 0o077:
         try:

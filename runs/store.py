@@ -126,19 +126,16 @@ class Store:
 
     # -- windows: what a screen shows, read through an index ---------------------------
     def window(self, statuses: Iterable[str], order: str = "id", *, kinds: list[str] | None = None,
-               study: str | None = None, limit: int = 20, after_id: int | None = None,
+               study: str | None = None, limit: int = 20,
                after: Job | None = None, spec_like: list[list[str]] | None = None) -> list[Job]:
         """The first `limit` jobs of these statuses in `order` (see ORDERS), optionally of some kinds or one
-        group; `after` continues from the last job of the previous page (`after_id`: ids above it, for the
-        ascending order). `spec_like`: LIKE patterns on the spec's JSON, one list per field, any pattern of
+        group; `after` continues from the last job of the previous page. `spec_like`: LIKE patterns on the spec's JSON, one list per field, any pattern of
         each list (a cheap first pass of a filter; the caller checks the rows it gets). Each (status, kind)
         is one range of an index read no further than the window, so the cost follows `limit`, not the size
         of the store."""
         sql_order, key = ORDERS[order]
         ranges = []
         for _, where, params in _ranges(statuses, kinds, study):
-            if after_id is not None:
-                where, params = f"{where} AND id > ?", [*params, after_id]
             if after is not None:
                 more, values = _after(order, after)
                 where, params = f"{where} AND {more}", [*params, *values]
@@ -161,13 +158,13 @@ class Store:
                   study: str | None = None, page: int = 500) -> Iterator[list[Job]]:
         """Every matching job, oldest first, a page at a time. Each page is its own short read, so a long
         listing neither holds the whole history in memory nor a read transaction open while it prints."""
-        statuses, last = list(statuses), 0
+        statuses, last = list(statuses), None
         while True:
-            jobs = self.window(statuses, "id", kinds=kinds, study=study, limit=page, after_id=last)
+            jobs = self.window(statuses, "id", kinds=kinds, study=study, limit=page, after=last)
             if not jobs:
                 return
             yield jobs
-            last = jobs[-1].id
+            last = jobs[-1]
 
     def metrics(self, job_id: int, name: str | None = None, after_id: int = 0) -> list[dict]:
         """Metric rows {id, name, step, value} newer than `after_id`: for incremental readers.
@@ -253,11 +250,12 @@ class Store:
             raise InputError(f"no study named {name!r} in {self.paths.db} (studies: {known})")
         return {**dict(rows[0]), "options": json.loads(rows[0]["options"])}
 
-    def study_view(self, name: str):
+    def study_view(self, name: str, jobs: list[Job] | None = None):
+        """The study's view, from `jobs` if the caller read them already (they are the study's jobs)."""
         from runs.studies import STUDY_TYPES
 
         study = self.study(name)
-        return STUDY_TYPES[study["type"]].summarize(name, self.jobs(study=name))
+        return STUDY_TYPES[study["type"]].summarize(name, self.jobs(study=name) if jobs is None else jobs)
 
     def record(self, job_id: int) -> dict:
         """Everything known of a job: what `show --json` prints."""

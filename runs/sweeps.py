@@ -23,7 +23,7 @@ from typing import Any
 from jobs.kinds import get_kind
 from jobs.schema import Field, JobKind, SpecError
 from runs.records import InputError, Job
-from runs.studies.table import Cell
+from runs.studies.table import Cell, status_counts
 
 TYPE = "sweep"        # the group type of a sweep in the store's studies table; groups are named sweep-N
 MAX_POINTS = 100_000  # jobs one sweep may queue
@@ -262,9 +262,8 @@ def summarize(jobs: list[Job], metric: str | None = None, best: str | None = Non
     scale, digits = (100.0, 2) if fraction else (1.0, 4)
     fields = _differing(jobs, order or [], kind)
     rows: dict[tuple, PointRow] = {}
-    counts: dict[str, int] = {}
+    counts = status_counts(jobs)
     for job in jobs:
-        counts[job.status] = counts.get(job.status, 0) + 1
         point = {k: job.spec.get(k) for k in fields}
         row = rows.setdefault(_key(point), PointRow(point, Cell(scale=scale, digits=digits)))
         row.seeds.append(job.spec.get(SEED))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tui.atomic import write_text
+from jobs.context import write_private_file
 
 FILE = "dashboard.json"
 PANES = ("queue", "devices", "studies", "history")
@@ -32,7 +32,7 @@ class UiState:
 
     def _write(self) -> None:
         try:
-            write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+            write_private_file(self.path, json.dumps(self.data, indent=1, sort_keys=True))
         except OSError:
             pass  # a folder we cannot write to: the dashboard simply forgets
 

@@ -15,6 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
+from jobs.context import write_private_file
 from runs.records import InputError
 from runs.report import page, sections
 from runs.studies import STUDY_TYPES
@@ -47,14 +48,6 @@ def study_names(store, which: str) -> list[str]:
     return names
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
-
-
 def write_reports(store, names: list[str], out_dir: str | os.PathLike) -> Path:
     """The report of several studies in `out_dir`; returns the HTML page's path."""
     out = Path(out_dir).expanduser().resolve()
@@ -67,8 +60,8 @@ def write_reports(store, names: list[str], out_dir: str | os.PathLike) -> Path:
     try:
         studies = []
         for name in names:
-            view = store.study_view(name)
             jobs = store.jobs(study=name)
+            view = store.study_view(name, jobs)
             done = sum(j.status == "done" for j in jobs)
             heading = f"{view.title} — study '{name}' ({done} of {len(jobs)} jobs done)"
             studies.append((heading, sections.build(store, staging, view, jobs)))
@@ -76,8 +69,8 @@ def write_reports(store, names: list[str], out_dir: str | os.PathLike) -> Path:
         intro = [f"Written {time.strftime('%Y-%m-%d %H:%M')} from {store.paths.db}. Every figure says its data set, "
                  "spec and run ids; `mnistlab show ID` has a run's full record (spec with defaults, seed, versions, "
                  "device, data checksums)."]
-        _write(staging / HTML, page.to_html(title, intro, studies))
-        _write(staging / MARKDOWN, page.to_markdown(title, intro, studies))
+        write_private_file(staging / HTML, page.to_html(title, intro, studies))
+        write_private_file(staging / MARKDOWN, page.to_markdown(title, intro, studies))
         shutil.rmtree(out / FIGURES, ignore_errors=True)
         if (staging / FIGURES).is_dir():
             os.replace(staging / FIGURES, out / FIGURES)

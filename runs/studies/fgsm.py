@@ -9,6 +9,7 @@ accuracies, filled in as the jobs end.
 
 from __future__ import annotations
 
+from jobs.datasets import DATASETS, DEFAULT
 from jobs.schema import Field, SpecError, resolve_run
 from jobs.spec_fgsm import KIND as FGSM
 from jobs.spec_fgsm import samples_artifact
@@ -113,7 +114,7 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
         view.grids.append(Grid(f"FGSM eps {e:g} on {data}: rows attacked, columns evaluated", "attacked", labels,
                                rows, color_scale=(0.0, 1.0), diagonal=True))
 
-    std = (result or {}).get("std") or (0.3081 if spec.get("dataset", "mnist") == "mnist" else None)
+    std = (result or {}).get("std") or (DATASETS[DEFAULT].std if spec.get("dataset", DEFAULT) == DEFAULT else None)
     one = f"1 = {std:g} in pixels" if std else "1 = the data set's pixel std"
     unit = f"standard deviations of the normalised input ({one})" if scale == "normalized" \
         else "pixel units (1 = the whole [0, 1] range)"
@@ -142,7 +143,7 @@ def summarize(name: str, jobs: list[Job]) -> StudyView:
 def scale_note(result: dict) -> str:
     """What this run's numbers say about the eps scale, next to the published study's (README has the
     comparison): the scale in pixels, and the white-box accuracy at the weakest and strongest eps."""
-    eps, std, first = result["eps"], result.get("std", 0.3081), result["names"][0]
+    eps, std, first = result["eps"], result.get("std", DATASETS[DEFAULT].std), result["names"][0]
     lo, hi = min(eps), max(eps)
     own = dict(zip(eps, result["own_attack"][first]))
     pixels = f"{lo:g} and {hi:g} std = {lo * std:.3f} and {hi * std:.3f} in pixels" \

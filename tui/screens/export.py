@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from tui import format as fmt
-from tui.atomic import write_text
+from jobs.context import write_private_file
 
 FORMATS = ("csv", "json", "md")
 
@@ -109,7 +109,7 @@ class ExportScreen(ModalScreen[str | None]):
             else:
                 text = jobs_text(self.app.store, self.ids, self.format)
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_text(path, text if text.endswith("\n") else text + "\n")
+            write_private_file(path, text if text.endswith("\n") else text + "\n")
         except Exception as exc:  # noqa: BLE001 - say what went wrong, keep the dialog
             problem.update(Text(f"cannot write {path}: {exc}"))
             return
