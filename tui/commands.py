@@ -17,6 +17,18 @@ EXACT_JOB_SCORE = 1000.0  # above any fuzzy-match score (those grow with the mat
 
 
 class LabCommands(Provider):
+    """Built when the palette opens: its commands then, and the newest jobs once the first text is typed
+    (not again on every key)."""
+
+    async def startup(self) -> None:
+        self.commands = self._commands()
+        self.recent = None
+
+    def _recent_jobs(self) -> list:
+        if self.recent is None:
+            self.recent = self.app.live.store.window(STATUSES, "newest", limit=PALETTE_JOBS)
+        return self.recent
+
     def _commands(self) -> list[tuple[str, object, str]]:
         app = self.app
         out: list[tuple[str, object, str]] = [(title, partial(app.switch_mode, mode), f"key {i}")
@@ -41,7 +53,7 @@ class LabCommands(Provider):
         return out
 
     async def discover(self) -> Hits:
-        for title, command, help_ in self._commands():
+        for title, command, help_ in self.commands:
             yield DiscoveryHit(title, command, help=help_)
 
     async def search(self, query: str) -> Hits:
@@ -52,15 +64,15 @@ class LabCommands(Provider):
         if exact is not None:  # on top: a number typed into the palette means a job id, not "Study 4"
             yield Hit(EXACT_JOB_SCORE, self._title(exact), partial(self.app.open_job, exact.id),
                       help=exact.study or None)
-        for title, command, help_ in self._commands():
+        for title, command, help_ in self.commands:
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), command, help=help_)
         if live is None or not text:
             return
         found = 0
-        for job in live.store.window(STATUSES, "newest", limit=PALETTE_JOBS):
-            if job is exact:
+        for job in self._recent_jobs():
+            if exact is not None and job.id == exact.id:
                 continue
             title = self._title(job)
             if text in title.lower():

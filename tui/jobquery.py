@@ -139,8 +139,6 @@ SORT_CYCLE = tuple(SORTS)
 VOLATILE_SORTS = {"progress", "runtime"}  # orders that change while jobs run
 
 
-def arrange(jobs, query: Query, sort: str = "queue", reverse: bool = False) -> list[int]:
-    key = SORTS[sort][1]
-    chosen = [j for j in jobs if query.matches(j)]
-    chosen.sort(key=key, reverse=reverse)
-    return [j.id for j in chosen]
+def arrange(jobs, query: Query, sort: str = "queue", reverse: bool = False) -> list:
+    """The jobs `query` matches, in the order of `sort`."""
+    return sorted((j for j in jobs if query.matches(j)), key=SORTS[sort][1], reverse=reverse)

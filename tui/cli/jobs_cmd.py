@@ -106,10 +106,11 @@ def _print_listing(s, statuses: list[str], kinds: list[str] | None, group: str |
         return False
     columns = JobColumns.for_listing(console.width, engine_pid() is not None, newest[0].id)
     for n, page in enumerate(s.iter_jobs(statuses, kinds=kinds, study=group)):
-        columns.fit([cells(job) for job in page])
+        table = [cells(job) for job in page]
+        columns.fit(table)
         if n == 0:
             console.print(columns.header(), soft_wrap=True)
-        console.print(columns.rows(page), soft_wrap=True)
+        console.print(columns.rows(page, table), soft_wrap=True)
     return True
 
 

@@ -102,10 +102,11 @@ class JobColumns:
         head = self._line(titles, ["bold"] * len(titles))
         return Text.assemble(head, "\n", ("─" * head.cell_len, "dim"))
 
-    def rows(self, jobs: list[Job]) -> Text:
+    def rows(self, jobs: list[Job], table: list[list[str]] | None = None) -> Text:
+        """The jobs' lines; `table`: their `cells`, if the caller made them already (to `fit` them)."""
         out = Text()
         for n, job in enumerate(jobs):
-            texts = cells(job)
+            texts = list(table[n]) if table is not None else cells(job)
             styles = ["bold", "", "", fmt.STATUS_STYLE[job.status], "", "", ""]
             if self.wide:
                 texts.append(note(job, self.engine_running))
@@ -119,5 +120,6 @@ class JobColumns:
 def jobs_table(jobs: list[Job], engine_running: bool = True, width: int = 80) -> Text:
     """A window of jobs under a header, columns sized to what they show."""
     columns = JobColumns(width, engine_running)
-    columns.fit([cells(job) for job in jobs])
-    return Text.assemble(columns.header(), "\n", columns.rows(jobs))
+    table = [cells(job) for job in jobs]
+    columns.fit(table)
+    return Text.assemble(columns.header(), "\n", columns.rows(jobs, table))

@@ -19,7 +19,7 @@ from tui import job_rows
 from runs.db import StoreError
 from runs.records import Job
 from tui import job_window
-from tui.jobquery import SORT_CYCLE, SORTS, VOLATILE_SORTS, Query, next_status, with_status
+from tui.jobquery import SORT_CYCLE, VOLATILE_SORTS, Query, arrange, next_status, with_status
 from tui.live import Changes, Live
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.job_table import JobTable
@@ -88,8 +88,7 @@ class JobsPane(Vertical):
             table.refresh_jobs(touched)
 
     def _ordered(self, jobs: list[Job]) -> list[Job]:
-        jobs = [self.shown[j.id] for j in jobs if self._query.matches(self.shown[j.id])]
-        return sorted(jobs, key=SORTS[self.sort][1], reverse=self.reverse)
+        return arrange((self.shown[j.id] for j in jobs), self._query, self.sort, self.reverse)
 
     def rearrange(self, keep: int | None = None) -> None:
         try:

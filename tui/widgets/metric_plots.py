@@ -20,6 +20,7 @@ from tui.plotting import (Chart, Series, can_log, chart_lines, charts, draw_line
 from tui.widgets.plot import Plot
 
 TALL = 34  # rows from which the other charts get a row under the main one
+CHART_KEYS = (("next_chart", "m next chart"), ("zoom", "z zoom"), ("log", "l log"))  # action, bar hint
 
 
 def add_rows(series: Series, rows, ids: dict[str, list[int]] | None = None) -> set[str]:
@@ -159,14 +160,19 @@ class MetricPlots(Vertical, can_focus=True):
             if chart is not None and (touched & set(chart.names) or keys != old):
                 view.changed(now=keys != old)
         self._latest()
-        self._bar()
-        keys = tuple(self.why_not(action) is None for action in ("next_chart", "zoom", "log"))
+        allowed = self._chart_keys()
+        self._bar(allowed)
+        keys = tuple(allowed.values())
         if keys != getattr(self, "_keys", None):  # the footer follows what the chart keys may do now
             self._keys = keys
             if self.is_mounted:
                 self.screen.refresh_bindings()
 
-    def _bar(self) -> None:
+    def _chart_keys(self) -> dict[str, bool]:
+        """Which chart keys may act now (each asks for the main chart's lines: worked out once a batch)."""
+        return {action: self.why_not(action) is None for action, _ in CHART_KEYS}
+
+    def _bar(self, allowed: dict[str, bool] | None = None) -> None:
         main = self.main
         out = Text(no_wrap=True, overflow="ellipsis")
         if main is None:
@@ -179,8 +185,8 @@ class MetricPlots(Vertical, can_focus=True):
         unit = "epochs" if main.x_unit == "epoch" else "iterations"
         out.append(f"  ·  {f'last {self.zoom:,} {unit}' if self.zoom else 'all ' + unit}", style="dim")
         out.append(f"  ·  {'log' if self.log_scale else 'linear'} scale", style="dim")
-        keys = "  ".join(hint for action, hint in (("next_chart", "m next chart"), ("zoom", "z zoom"), ("log", "l log"))
-                         if self.why_not(action) is None)
+        allowed = allowed or self._chart_keys()
+        keys = "  ".join(hint for action, hint in CHART_KEYS if allowed[action])
         if keys:
             out.append(f"  ·  {keys}", style="dim")
         self.query_one("#chart-bar", Static).update(out)
