@@ -34,7 +34,7 @@ from typing import Callable, Iterator
 
 from engine.protocol import encode
 from engine.worker import BatchingContext, after_job, freeze_startup_heap
-from jobs.context import atomic_write
+from jobs.atomic import atomic_write
 
 INPUT_WAIT_S = 300.0   # how long a job waits for a file of another run before it goes on without it
 _END = object()

@@ -29,10 +29,11 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from jobs.atomic import atomic_write
+
 CHECKPOINT = "checkpoint.pt"
 POINTS_PER_PAST_EPOCH = 100  # a finished epoch's per-iteration curve is kept as at most this many bucket means
 HISTORY_KEY = "_mnistlab_metric_history"
-TMP_SUFFIX = ".tmp"
 
 
 class JobCancelled(Exception):
@@ -41,36 +42,6 @@ class JobCancelled(Exception):
 
 class JobFailed(Exception):
     """A failure the job explains itself (a diverged loss, a missing input): `str()` is the whole reason."""
-
-
-def tmp_name(path: Path) -> Path:
-    """Where a file is written before its rename: hidden, in the same folder, swept by the engine at start."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}{TMP_SUFFIX}")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = tmp_name(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_private_file(path: str | os.PathLike, data: bytes | str, mode: int = 0o600) -> Path:
-    """Write `data` (text as UTF-8) to `path` atomically, into a file with `mode` whatever the umask.
-    Raises OSError."""
-    path = Path(path)
-
-    def write(tmp: Path) -> None:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, mode)  # O_CREAT's mode is masked by the umask
-
-    atomic_write(path, write)
-    return path
 
 
 class Context:

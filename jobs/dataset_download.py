@@ -13,7 +13,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from jobs.context import write_private_file
+from jobs.atomic import write_private_file
 from jobs.datasets import DATASETS, DataSet, Verified, cache_folder, display_name, verify
 from jobs.idx_files import ROLES, DataError, facts, find_file
 

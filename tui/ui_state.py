@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jobs.context import write_private_file
+from jobs.atomic import write_private_file
 
 FILE = "dashboard.json"
 PANES = ("queue", "devices", "studies", "history")

@@ -15,7 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
-from jobs.context import write_private_file
+from jobs.atomic import write_private_file
 from runs.records import InputError
 from runs.report import page, sections
 from runs.studies import STUDY_TYPES

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from tui import format as fmt
-from jobs.context import write_private_file
+from jobs.atomic import write_private_file
 
 FORMATS = ("csv", "json", "md")
 
