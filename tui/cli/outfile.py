@@ -12,9 +12,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
+from jobs.atomic import write_private_file
 from runs.records import InputError
 
 ALLOWED = "a file path in an existing folder"
@@ -53,21 +53,10 @@ def check_out(out: Path | None) -> Path | None:
 def write_out(out: Path, text: str) -> None:
     """Write `text` to `out` atomically; InputError or WriteFailed (one line) if it cannot be."""
     check_out(out)
-    target = Path(os.path.realpath(out))
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        tmp = None
+        write_private_file(os.path.realpath(out), text, sync=True)
     except OSError as exc:
         message = f"could not write {out}: {exc.strerror or exc}; nothing was written"
         if exc.errno in _NOT_BAD_INPUT:
             raise WriteFailed(message) from None
         raise InputError(f"{message}; allowed: {ALLOWED}") from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
