@@ -12,6 +12,7 @@ STATUSES = ("queued", "running", "done", "failed", "cancelled")
 # Values that say nothing in one line: the default seed, data set and net head.
 UNSHOWN_DEFAULTS = {"seed": 0, "dataset": "mnist", "as_published": False}
 FINISHED = ("done", "failed", "cancelled")
+DEFAULT_MAX_ATTEMPTS = 2  # starts a job gets if the engine dies under it
 NODE_LABEL = re.compile(r"^[A-Za-z0-9._\-:/=]{1,100}$")
 
 
@@ -32,7 +33,7 @@ class JobRequest:
     label: str | None = None
     gpu: int | None = None
     exclude_gpus: list[int] = field(default_factory=list)
-    max_attempts: int = 2
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     depends_on: list[int] = field(default_factory=list)
     after: list[int] = field(default_factory=list)
     data_dir: str | None = None

@@ -15,7 +15,7 @@ import typer
 
 from jobs.kinds import KINDS
 from jobs.schema import Field, JobKind
-from runs.records import JobRequest
+from runs.records import DEFAULT_MAX_ATTEMPTS, JobRequest
 from tui.cli.common import JsonOpt, kind_command, whole_numbers
 from tui.cli.queueing import announce, finish_waiting, queue
 from tui.cli.spec_file import read_spec_file
@@ -55,7 +55,8 @@ COMMON = [
     ("exclude_gpu", Optional[str], typer.Option(None, "--exclude-gpu", help="Never run on these GPUs (e.g. 0,2).")),
     ("node", Optional[str], typer.Option(None, "--node", metavar="LABEL", help="Run only on a cluster node with "
                                           "this label (a Ray node label KEY=VALUE or custom resource).")),
-    ("max_attempts", int, typer.Option(2, "--max-attempts", help="Starts allowed if the engine dies under it (1-10).")),
+    ("max_attempts", int, typer.Option(DEFAULT_MAX_ATTEMPTS, "--max-attempts",
+                                       help="Starts allowed if the engine dies under it (1-10).")),
     ("after", Optional[str], typer.Option(None, "--after", help="Start only after these job ids are done (e.g. 3,4).")),
 ]
 

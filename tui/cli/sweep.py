@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from jobs.kinds import KINDS
 from jobs.schema import Field, JobKind
 from runs import sweeps
-from runs.records import FINISHED, InputError, JobRequest
+from runs.records import DEFAULT_MAX_ATTEMPTS, FINISHED, InputError, JobRequest
 from tui.cli.common import (EXIT_FAILED, EXIT_OK, JsonOpt, console, err, fail, kind_command, print_error,
                             print_json, store)
 from tui.cli.groups import sweep_group
@@ -35,7 +35,8 @@ COMMON = [
     ("dry_run", bool, typer.Option(False, "--dry-run", help="Print the number of jobs and the first points; "
                                                             "queue nothing.")),
     ("priority", int, typer.Option(0, "--priority", help="Higher runs first (-1000 to 1000).")),
-    ("max_attempts", int, typer.Option(2, "--max-attempts", help="Starts allowed if the engine dies under it (1-10).")),
+    ("max_attempts", int, typer.Option(DEFAULT_MAX_ATTEMPTS, "--max-attempts",
+                                       help="Starts allowed if the engine dies under it (1-10).")),
     ("wait", bool, typer.Option(False, "--wait", help="Block until every job has ended, then show the sweep; "
                                                       "exit 1 if any did not finish.")),
     ("as_json", bool, JsonOpt),

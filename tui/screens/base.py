@@ -16,6 +16,7 @@ import time
 from textual import events
 from textual.actions import parse
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -115,6 +116,24 @@ class LabScreen(Screen):
                     self.notify(reason, title=binding.description or event.key, timeout=4, markup=False)
                     return
 
+
+
+class DetailScreen(LabScreen):
+    """A view opened over a pane (a job, a sweep, a comparison): Escape goes back to it, and the top bar
+    keeps naming the pane it was opened from."""
+
+    BINDINGS = [Binding("escape", "back", "back")]
+
+    def title_text(self) -> str:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        self.MODE = self.app.current_mode  # on the instance: the app remembers the view by it
+        self.TITLE_TEXT = self.title_text()
+        yield from super().compose()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
 
 class Throttled:
     """`fn` run at most once every `every_s` seconds however often `soon()` asks (a view recomputed once a

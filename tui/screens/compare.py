@@ -24,7 +24,7 @@ from tui.colors import SERIES
 from tui.job_rows import SpecColumn
 from tui.live import Changes
 from tui.plotting import MARKERS, Line, draw_lines, is_accuracy, legend, thin
-from tui.screens.base import LabScreen
+from tui.screens.base import DetailScreen
 from tui.widgets.plot import Plot
 
 
@@ -52,7 +52,7 @@ def final_text(key: str, value) -> str:
     return fmt.number(value, key)
 
 
-class CompareScreen(LabScreen):
+class CompareScreen(DetailScreen):
     DEFAULT_CSS = """
     CompareScreen #compare-metric, CompareScreen #compare-legend { height: 1; padding: 0 1; text-wrap: nowrap;
                                                                    text-overflow: ellipsis; }
@@ -61,7 +61,6 @@ class CompareScreen(LabScreen):
     CompareScreen #compare-table { padding: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "back", "back"),
         Binding("m", "metric(1)", "next metric"),
         Binding("M", "metric(-1)", "prev metric", show=False),
         Binding("e", "export", "export"),
@@ -74,10 +73,8 @@ class CompareScreen(LabScreen):
         self.metric: str | None = None
         self.series: dict[int, list[tuple[int, float]]] = {}
 
-    def compose(self) -> ComposeResult:
-        self.MODE = self.app.current_mode
-        self.TITLE_TEXT = f"compare {len(self.ids)} runs"
-        yield from super().compose()
+    def title_text(self) -> str:
+        return f"compare {len(self.ids)} runs"
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="compare-metric")
@@ -171,8 +168,6 @@ class CompareScreen(LabScreen):
         self.metric = self.metrics[(i + step) % len(self.metrics)]
         self._load_series()
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_export(self) -> None:
         from tui.screens.export import ExportScreen

@@ -57,17 +57,19 @@ def _node_cell(slot: dict, nodes: dict[str, str]) -> Text:
     return out
 
 
-def _remote_gpu(slot: dict) -> Text:
-    util, used, total = slot.get("gpu_util"), slot.get("gpu_mem_used_mb"), slot.get("gpu_mem_total_mb")
-    if slot.get("pretend"):
-        return Text("pretend GPU (runs on the CPU)", style="dim")
-    if util is None and used is None:
-        return Text(f"{slot.get('gpu_name') or 'GPU'}: no numbers from its node yet", style="dim")
+def _gpu_meters(util: float | None, used: int | None, total: int | None) -> Text:
+    """A GPU's use: a meter and percent, then a memory meter and used/total (bytes); '-' where unknown."""
     fraction = used / total if used is not None and total else None
     return Text.assemble(meter(util / 100 if util is not None else None, 6),
                          f" {util:.0f}% " if util is not None else " - ", meter(fraction, 6, "magenta"),
-                         f" {size(int(used * 2**20)) if used is not None else '-'}/"
-                         f"{size(int(total * 2**20)) if total else '-'}")
+                         f" {size(used)}/{size(total)}")
+
+
+def _remote_gpu(slot: dict) -> Text:
+    util, used, total = slot.get("gpu_util"), slot.get("gpu_mem_used_mb"), slot.get("gpu_mem_total_mb")
+    if util is None and used is None:
+        return Text(f"{slot.get('gpu_name') or 'GPU'}: no numbers from its node yet", style="dim")
+    return _gpu_meters(util, int(used * 2**20) if used is not None else None, int(total * 2**20) if total else None)
 
 
 class DevicesScreen(LabScreen):
@@ -173,16 +175,13 @@ class DevicesScreen(LabScreen):
                 gpu_cell = Text("-", style="dim")
             elif index is None:
                 gpu_cell = Text("cpu slot", style="dim")
-            elif slot.get("node"):  # another machine's GPU: the numbers its node read, not this machine's
-                gpu_cell = _remote_gpu(slot)
             elif slot.get("pretend"):
                 gpu_cell = Text("pretend GPU (runs on the CPU)", style="dim")
+            elif slot.get("node"):  # another machine's GPU: the numbers its node read, not this machine's
+                gpu_cell = _remote_gpu(slot)
             elif index in gpus:
                 g = gpus[index]
-                used = g.mem_used / g.mem_total if g.mem_used is not None and g.mem_total else None
-                gpu_cell = Text.assemble(meter(g.util / 100 if g.util is not None else None, 6),
-                                         f" {g.util:.0f}% " if g.util is not None else " - ",
-                                         meter(used, 6, "magenta"), f" {size(g.mem_used)}/{size(g.mem_total)}")
+                gpu_cell = _gpu_meters(g.util, g.mem_used, g.mem_total)
             else:
                 gpu_cell = Text(sample.gpu_problem or f"GPU {index}: no numbers", style="dim")
             where = [_node_cell(slot, nodes)] if cluster else []

@@ -25,7 +25,7 @@ from tui import format as fmt
 from tui import job_actions, job_rows
 from tui.cli.views import epochs_table, flatten, key_values
 from tui.live import Changes
-from tui.screens.base import LabScreen
+from tui.screens.base import DetailScreen
 from tui.screens.cancel import ask_to_cancel
 from tui.widgets.metric_plots import MetricPlots
 from tui.widgets.picture import artifact_picture
@@ -36,7 +36,7 @@ TABS = ("curves", "results", "spec", "log", "images")
 LOG_LINES = 2000
 
 
-class JobScreen(LabScreen):
+class JobScreen(DetailScreen):
     DEFAULT_CSS = """
     JobScreen #job-head { height: auto; max-height: 3; padding: 0 1; background: $boost; text-wrap: nowrap;
                           text-overflow: ellipsis; }
@@ -47,7 +47,6 @@ class JobScreen(LabScreen):
     JobScreen #images-box > Static { margin-bottom: 1; padding: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "back", "back"),
         Binding("right_square_bracket", "tab(1)", "next tab"),
         Binding("left_square_bracket", "tab(-1)", "prev tab", show=False),
         Binding("c", "cancel", "cancel", tooltip="cancel the job (asks first)"),
@@ -70,10 +69,8 @@ class JobScreen(LabScreen):
         self.tables: dict = {}
         self.artifacts: list[dict] = []
 
-    def compose(self) -> ComposeResult:
-        self.MODE = self.app.current_mode
-        self.TITLE_TEXT = f"job {self.job_id}"
-        yield from super().compose()
+    def title_text(self) -> str:
+        return f"job {self.job_id}"
 
     def compose_body(self) -> ComposeResult:
         job = self.app.live.job(self.job_id)
@@ -274,8 +271,6 @@ class JobScreen(LabScreen):
     def _maps(self) -> list[tuple[str, dict]]:
         return [(n, p) for n, p in self.tables.items() if table_kind(p) == "scatter" and p.get("images")]
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from runs.scatter import bounds, load_images, points_in_rect
-from tui.screens.base import LabScreen
+from tui.screens.base import DetailScreen
 from tui.widgets.picture import pixels_picture
 from tui.widgets.plot import Plot
 from tui.widgets.results import draw_scatter, scatter_key
@@ -27,7 +27,7 @@ MAX_DIGITS = 48
 STEP = 0.05  # of the map's range, per key press
 
 
-class RegionScreen(LabScreen):
+class RegionScreen(DetailScreen):
     DEFAULT_CSS = """
     RegionScreen #region-body { height: 1fr; }
     RegionScreen #region-plot { width: 55%; height: 1fr; }
@@ -36,7 +36,6 @@ class RegionScreen(LabScreen):
     RegionScreen #region-digits { padding: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "back", "back"),
         Binding("left,h", "move(-1, 0)", "move", show=False),
         Binding("right,l", "move(1, 0)", "move", show=False),
         Binding("up,k", "move(0, 1)", "move", show=False),
@@ -62,10 +61,8 @@ class RegionScreen(LabScreen):
         self.problem: str | None = None
         self.action_reset(draw=False)
 
-    def compose(self) -> ComposeResult:
-        self.MODE = self.app.current_mode
-        self.TITLE_TEXT = f"job {self.job_id}: {self.map_name} region view"
-        yield from super().compose()
+    def title_text(self) -> str:
+        return f"job {self.job_id}: {self.map_name} region view"
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="region-body"):
@@ -128,8 +125,6 @@ class RegionScreen(LabScreen):
     def on_resize(self) -> None:
         self.call_after_refresh(self._show)
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_move(self, dx: int, dy: int) -> None:
         (cx, cy) = self.center

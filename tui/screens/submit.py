@@ -27,7 +27,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from jobs.kinds import KINDS
 from jobs.schema import Field, SpecError
 from runs.db import StoreError
-from runs.records import InputError, Job, JobRequest
+from runs.records import DEFAULT_MAX_ATTEMPTS, InputError, Job, JobRequest
 from tui import format as fmt
 from tui.presets import Preset, presets
 from tui.screens.confirm import Confirm
@@ -47,7 +47,8 @@ PLACEMENT = (
     Extra("gpu", "run only on this GPU index; allowed: a GPU index >= 0", "any"),
     Extra("exclude_gpu", "never run on these GPUs; allowed: comma-separated whole numbers such as 0,2", "none"),
     Extra("after", "start only after these job ids are done; allowed: comma-separated whole numbers", "none"),
-    Extra("max_attempts", "starts allowed if the engine dies under it; allowed: a whole number from 1 to 10", "2"),
+    Extra("max_attempts", "starts allowed if the engine dies under it; allowed: a whole number from 1 to 10",
+          str(DEFAULT_MAX_ATTEMPTS)),
 )
 
 
@@ -57,9 +58,7 @@ def default_text(field: Field, spec_so_far: dict) -> str:
             return f"auto: {field.default_for(spec_so_far)}"
         except Exception:  # noqa: BLE001 - depends on fields not valid yet
             return "auto"
-    if field.is_list:
-        return ",".join(map(str, field.default))
-    return str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
+    return field_text(field, field.default)
 
 
 def field_text(field: Field, value) -> str:
@@ -93,7 +92,7 @@ def form_values(job: Job) -> dict[str, str]:
         values["gpu"] = str(placement["gpu"])
     if placement.get("exclude_gpus"):
         values["exclude_gpu"] = ",".join(map(str, placement["exclude_gpus"]))
-    if job.max_attempts != 2:
+    if job.max_attempts != DEFAULT_MAX_ATTEMPTS:
         values["max_attempts"] = str(job.max_attempts)
     return values
 
@@ -118,7 +117,7 @@ def placement_request(kind: str, spec: dict, raw: dict) -> tuple[JobRequest | No
             errors[name] = f"{name} {text!r} is not allowed; allowed: a whole number"
             return default
 
-    priority, gpu, attempts = whole("priority", 0), whole("gpu", None), whole("max_attempts", 2)
+    priority, gpu, attempts = whole("priority", 0), whole("gpu", None), whole("max_attempts", DEFAULT_MAX_ATTEMPTS)
     lists = {}
     for name, what in (("exclude_gpu", "--exclude-gpu"), ("after", "--after")):
         try:

@@ -25,7 +25,7 @@ from tui import format as fmt
 from tui.cli.sweep_view import draw_field, heading, legend_labels, metric_title, point_cells
 from tui.colors import SERIES, rich_color
 from tui.live import Changes
-from tui.screens.base import LabScreen, Throttled
+from tui.screens.base import DetailScreen, Throttled
 from tui.widgets.plot import Plot
 
 SHOWN = 200       # points in the table; `mnistlab sweep show N --all` lists every one
@@ -56,7 +56,7 @@ def open_sweep(app, group: str) -> None:
     app.push_screen(SweepScreen(group))
 
 
-class SweepScreen(LabScreen):
+class SweepScreen(DetailScreen):
     DEFAULT_CSS = """
     SweepScreen #sweep-head { height: auto; max-height: 2; padding: 0 1; background: $boost; }
     SweepScreen #sweep-points { height: auto; max-height: 40%; }
@@ -66,7 +66,6 @@ class SweepScreen(LabScreen):
     SweepScreen #sweep-plot { height: 1fr; min-height: 8; }
     """
     BINDINGS = [
-        Binding("escape", "back", "back"),
         Binding("f", "field(1)", "next field", tooltip="plot the metric against the next swept field"),
         Binding("F", "field(-1)", "prev field", show=False, tooltip="plot against the previous swept field"),
     ]
@@ -84,10 +83,8 @@ class SweepScreen(LabScreen):
         self._dirty: set[int] = set()
         self.reread_soon = Throttled(self, self._reread, REFRESH_S)
 
-    def compose(self) -> ComposeResult:
-        self.MODE = self.app.current_mode
-        self.TITLE_TEXT = f"sweep {self.number}"
-        yield from super().compose()
+    def title_text(self) -> str:
+        return f"sweep {self.number}"
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="sweep-head")
@@ -202,8 +199,6 @@ class SweepScreen(LabScreen):
                     else "this sweep varies no field but the seed: there is no plot to change")
         return None
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_field(self, step: int) -> None:
         if self.summary and len(self.summary.fields) > 1:

@@ -23,23 +23,20 @@ TALL = 34  # rows from which the other charts get a row under the main one
 CHART_KEYS = (("next_chart", "m next chart"), ("zoom", "z zoom"), ("log", "l log"))  # action, bar hint
 
 
-def add_rows(series: Series, rows, ids: dict[str, list[int]] | None = None) -> set[str]:
-    """Fold metric rows (id, name, step, value) into `series` (and their row ids into `ids`); returns the
+def add_rows(series: Series, rows, ids: dict[str, list[int]]) -> set[str]:
+    """Fold metric rows (id, name, step, value) into `series` and their row ids into `ids`; returns the
     names that changed."""
     touched = set()
     for row in rows:
         name, step, value = row["name"], row["step"], row["value"]
         steps, values = series.setdefault(name, ([], []))
-        order = ids.setdefault(name, []) if ids is not None else None
+        order = ids.setdefault(name, [])
         if steps and steps[-1] >= step:  # a resumed job reports these steps again
             keep = next((i for i, s in enumerate(steps) if s >= step), len(steps))
-            del steps[keep:], values[keep:]
-            if order is not None:
-                del order[keep:]
+            del steps[keep:], values[keep:], order[keep:]
         steps.append(step)
         values.append(value)
-        if order is not None:
-            order.append(row["id"])
+        order.append(row["id"])
         touched.add(name)
     return touched
 
