@@ -21,6 +21,8 @@ from runs.store import Store
 from tests.tui_helpers import burst, notices, prose, run, screen_text, type_text, wait_for
 from tests.tui_store import FGSM_NAMES, fgsm_job, populate
 from tui.app import MnistlabApp
+from tui.live import Changes
+from tui.screens.cancel import CancelJob
 from tui.screens.compare import CompareScreen
 from tui.screens.job import JobScreen
 from tui.screens.submit import SubmitScreen
@@ -298,6 +300,28 @@ def test_the_cancel_dialog_follows_the_job_and_says_what_cancel_does(tmp_path, m
             assert "It has ended" in screen_text(app)
             await pilot.press("n")
             assert Store(home).job(ids["queued"]).status == "done"
+
+    run(go())
+
+
+def test_a_change_that_reaches_the_cancel_dialog_as_it_closes_changes_nothing(tmp_path, monkeypatch, engine_up):
+    # seen once in CI: the dashboard stopped with NoMatches('#question') when a look's changes reached a
+    # cancel dialog whose widgets were already removed
+    home = tmp_path / "home"
+    ids = populate(home)
+
+    async def go():
+        app = dashboard(home, monkeypatch)
+        async with app.run_test(size=SMALL) as pilot:
+            table = app.screen.query_one(JobTable)
+            await wait_for(pilot, lambda: ids["queued"] in table.ids)
+            table.select_job(ids["queued"])
+            await pilot.press("c")
+            dialog = await wait_for(pilot, lambda: isinstance(app.screen, CancelJob) and app.screen)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not dialog.is_attached)
+            dialog.store_changed(Changes(jobs={ids["queued"]}))  # what a look that raced the close did
+            assert Store(home).job(ids["queued"]).status == "queued"
 
     run(go())
 

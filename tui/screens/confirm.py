@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -35,10 +36,14 @@ class Confirm(ModalScreen[bool]):
         self.query_one("#no", Button).focus()
 
     def ask(self, question: str | Text, yes_allowed: bool = True) -> None:
-        """Change the question while it is open (the thing it is about changed)."""
+        """Change the question while it is open (the thing it is about changed); a change that arrives
+        while the box closes, its buttons already gone, changes nothing."""
         self.question = question
-        self.query_one("#question", Static).update(question)
-        self.query_one("#yes", Button).disabled = not yes_allowed
+        try:
+            self.query_one("#question", Static).update(question)
+            self.query_one("#yes", Button).disabled = not yes_allowed
+        except NoMatches:
+            pass
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "answer" and parameters == (True,):
